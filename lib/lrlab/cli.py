@@ -1,0 +1,90 @@
+"""The ``lrlab`` command: ``run``, ``list`` and ``show`` (see ``lrlab --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lrlab.config import SCALES
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lrlab", description="Re-run the chapters of the lrlab book.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="execute a chapter with new parameters into a run folder")
+    r.add_argument("chapter", help="chapter name, e.g. fluctuations (see `lrlab list`)")
+    r.add_argument("--scale", default="book", help=f"preset: {' | '.join(SCALES)} (default book)")
+    r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter (value read as YAML: 50, 0.1, [0.1,0.01], adam); repeatable")
+    r.add_argument("-f", "--params-file", metavar="FILE", help="YAML file of NAME: VALUE overrides")
+    r.add_argument("-o", "--out", metavar="DIR", help="run folder (default runs/<chapter>/<time>-<scale>)")
+    r.add_argument("--strict", action="store_true",
+                   help="exit 1 when a claim expected at this scale is not reproduced")
+    r.add_argument("--log-output", action="store_true", help="stream the notebook's output while it runs")
+
+    sub.add_parser("list", help="the chapters and their parameters at each scale")
+    s = sub.add_parser("show", help="a run folder's parameters, status and scorecard")
+    s.add_argument("folder")
+    return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lrlab import runs
+
+    params = runs.load_params_file(args.params_file) if args.params_file else {}
+    params.update(runs.parse_assignments(args.param))
+    runs.resolve(args.chapter, args.scale, params)  # fail fast, before any kernel
+    record = runs.run_chapter(args.chapter, args.scale, params, args.out, log_output=args.log_output)
+    print(runs.show(record.folder))
+    print(f"run folder: {record.folder}")
+    if not record.ok:
+        print(f"error: the notebook failed: {record.error}", file=sys.stderr)
+        return 1
+    if args.strict and not record.strict_ok:
+        failed = [c.id for c in record.claims if not c.ok]
+        print(f"error: --strict: expected claims not reproduced: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _list() -> int:
+    from lrlab import studies
+
+    for name in studies.available():
+        module = studies.load(name)
+        print(f"{name}: {module.TITLE}")
+        print(f"  {'parameter':<14}" + "".join(f"{s:<26}" for s in SCALES) + "allowed")
+        print(f"  {'seed':<14}" + "".join(f"{0!s:<26}" for _ in SCALES) + "an integer >= 0")
+        for p in module.SPEC.params:
+            vals = "".join(f"{_fmt(p.presets[s]):<26}" for s in SCALES)
+            print(f"  {p.name:<14}{vals}{p.allowed()}")
+        print()
+    return 0
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, tuple):
+        return "[" + ",".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) + "]"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "list":
+            return _list()
+        from lrlab import runs
+
+        print(runs.show(args.folder))
+        return 0
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
