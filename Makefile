@@ -52,6 +52,7 @@ _build/vendor/lrlab.css: book/assets/lrlab.css
 	mkdir -p _build/vendor && cp $< $@
 
 book: venv data vendor
+	$(BIN)/python -m lrlab.book
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The book is in _build/html/index.html"
 

@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from lrlab import book
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
@@ -26,8 +28,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 def _pages() -> list[Path]:
-    return sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts and p.name not in ("search.html",
-                                                                                                  "genindex.html"))
+    """Every page the table of contents lists, as built."""
+    return [HTML / f"{f}.html" for f in book.toc_files(ROOT)]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -75,7 +77,7 @@ def test_page_renders_with_math_images_and_links(page):
     text = re.sub(r"<mjx-container.*?</mjx-container>", "", text, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", text)
     assert not re.search(r"\\\(|\\\[|\$\$|\\frac|\\eta\b|\\mathrm", text), f"raw TeX left on {page.name}"
-    if "math" in page.read_text():
+    if 'class="math' in page.read_text():
         assert "mjx-container" in html, f"MathJax did not typeset {page.name}"
     parser = _Links()
     parser.feed(html)
@@ -104,6 +106,8 @@ def test_chapter_shows_scorecard_exercises_and_figures(chapter):
     assert html.count('class="admonition exercise') >= 3 or html.count("exercise") >= 3, "exercises"
     assert "solution" in html, "solutions"
     assert len(re.findall(r"<figure", html)) >= 2, "captioned figures"
+    assert len(re.findall(r'<img[^>]+src="[^"]*_images/', html)) >= 2, "figures rendered as images"
+    assert "&lt;Figure size" not in html, "a figure was rendered as its text repr"
     assert "Provenance" in html
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)

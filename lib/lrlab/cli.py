@@ -1,4 +1,4 @@
-"""The ``lrlab`` command: ``run``, ``list`` and ``show`` (see ``lrlab --help``)."""
+"""The ``lrlab`` command: ``run``, ``list``, ``show``, ``sweep`` and ``report`` (see ``lrlab --help``)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,32 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="the chapters and their parameters at each scale")
     s = sub.add_parser("show", help="a run folder's parameters, status and scorecard")
     s.add_argument("folder")
+
+    w = sub.add_parser("sweep", help="run a chapter over a grid of parameters and seeds, cached and resumable")
+    w.add_argument("chapter", help="chapter name, e.g. fluctuations (see `lrlab list`)")
+    w.add_argument("--scale", default="quick", help=f"preset: {' | '.join(SCALES)} (default quick)")
+    w.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="a swept parameter and its values (read as YAML; a list value in brackets: "
+                        "lrs=[0.1,0.01],[0.001]); repeatable: the sweep is the product of the grids")
+    w.add_argument("--seeds", default="0", help="seeds, e.g. 0-4 or 0,3,7 (default 0)")
+    w.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter at every point (as `lrlab run -p`); repeatable")
+    w.add_argument("-f", "--params-file", metavar="FILE", help="YAML file of NAME: VALUE overrides for every point")
+    w.add_argument("--workers", type=int, metavar="N",
+                   help="points run at once: local processes, or LocalCluster workers (default: CPU cores)")
+    where = w.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS (tcp://host:8786)")
+    where.add_argument("--dask-local", action="store_true", help="run on a Dask LocalCluster started for the sweep")
+    w.add_argument("-o", "--out", metavar="DIR",
+                   help="sweep folder (default runs/sweeps/<chapter>-<scale>-<hash of the points>)")
+    w.add_argument("--cache", metavar="DIR", help="run cache shared by sweeps (default $LRLAB_CACHE or runs/cache)")
+    w.add_argument("--retry-failed", action="store_true", help="rerun the points whose last run failed")
+    w.add_argument("--timeout", type=float, metavar="SECONDS", help="stop a point that runs longer (recorded failed)")
+    w.add_argument("--device", choices=("cpu", "cuda"), help="device of every run (default $LRLAB_DEVICE or cpu)")
+
+    rp = sub.add_parser("report", help="a sweep's tidy table (CSV, Parquet) and summary figure")
+    rp.add_argument("folder", help="a sweep folder (holding sweep.json)")
+    rp.add_argument("-o", "--out", metavar="DIR", help="where to write (default SWEEP_DIR/report)")
     return p
 
 
@@ -46,6 +72,38 @@ def _run(args: argparse.Namespace) -> int:
         failed = [c.id for c in record.claims if not c.ok]
         print(f"error: --strict: expected claims not reproduced: {', '.join(failed)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from lrlab import runs, sweep
+
+    fixed = runs.load_params_file(args.params_file) if args.params_file else {}
+    fixed.update(sweep.parse_assignments(args.param))
+    result = sweep.run_sweep(
+        args.chapter, args.scale, sweep.parse_grid(args.grid), sweep.parse_seeds(args.seeds), fixed,
+        folder=args.out, cache=args.cache, workers=args.workers, scheduler=args.scheduler,
+        dask_local=args.dask_local, retry_failed=args.retry_failed, timeout=args.timeout, device=args.device,
+        log=lambda msg: tqdm.write(msg, file=sys.stderr),
+    )
+    print(result.summary())
+    print(f"sweep folder: {result.folder}")
+    if result.failed:
+        print(f"error: {len(result.failed)} point(s) failed: {', '.join(result.failed)} "
+              "(see points.json; rerun them with --retry-failed)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from lrlab import report
+
+    made = report.report(args.folder, args.out)
+    print(made.summary())
+    for path in (made.csv, made.parquet, made.figure):
+        print(f"wrote {path}")
     return 0
 
 
@@ -77,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "list":
             return _list()
+        if args.command == "sweep":
+            return _sweep(args)
+        if args.command == "report":
+            return _report(args)
         from lrlab import runs
 
         print(runs.show(args.folder))

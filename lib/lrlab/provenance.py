@@ -57,7 +57,7 @@ def device_info() -> dict[str, Any]:
 
 
 class Provenance:
-    """Start the clock at construction; :meth:`collect` gives the record, :meth:`save` writes it."""
+    """Start the clock at construction; ``collect()`` gives the record, ``save(folder)`` writes it."""
 
     def __init__(self, chapter: str, config: dict[str, Any]):
         self.chapter = chapter

@@ -24,6 +24,9 @@ from lrlab.probes import neurons
 from lrlab.train import Batches, train
 
 TITLE = "Neuronal fluctuations: learning rates vs participating neurons"
+NOT_ASSERTED: tuple[str, ...] = ()
+"""Scales at which C1, C2 and C4 are asserted: none. At scale ``book`` (3 seeds) they measured partial, not
+reproduced and partial (see the chapter); the verdicts are still computed and shown at every scale."""
 LAYERS = ("encoder", "latent", "decoder")
 
 
@@ -45,6 +48,8 @@ SPEC = Spec(
         Param("contrast_seeds", "int", {"quick": 1, "book": 1, "paper": 5},
               "seeds of the other optimiser on the same grid (0: none), to show how claim C1 depends on it",
               low=0, high=64),
+        Param("loss", "str", dict.fromkeys(("quick", "book", "paper"), "sum"),
+              "reduction over an image's pixels of the squared error trained on", choices=("sum", "mean")),
         Param("epochs", "int", {"quick": 20, "book": 1000, "paper": 1000}, "training epochs (the paper: 1000)",
               low=1, high=100_000),
         Param("n_seeds", "int", {"quick": 1, "book": 3, "paper": 5}, "model seeds per η (seed, seed+1, …)",
@@ -88,10 +93,11 @@ def autoencoder(widths: tuple[int, ...], seeds: list[int]) -> BMLP:
 
 
 def training_loss(model: nn.Module, x: Tensor, _y: Tensor) -> Tensor:
-    """The loss trained on: squared error summed over an image's pixels, averaged over the batch (K values).
+    """The default loss trained on: squared error summed over an image's pixels, averaged over the batch.
 
-    Our choice (the paper does not state its loss): with the pixel-mean instead, SGD's gradients are 784 times
-    smaller and at η ≤ 1e-2 the autoencoder barely leaves its initialisation within 1000 epochs.
+    Our choice (the paper does not state its loss): with the pixel mean (:func:`reconstruction_loss`, parameter
+    ``loss="mean"``) SGD's gradients are 784 times smaller and at η ≤ 1e-3 the autoencoder barely leaves its
+    initialisation within 1000 epochs.
     """
     out = model(x)
     target = x if x.dim() == 3 else x.unsqueeze(0)
@@ -131,7 +137,7 @@ def run_grid(cfg: Config, ds: Dataset, optimizer: str, n_seeds: int | None = Non
     opt = optim.make(optimizer, model.parameters(), labels["lr"].tolist())
     recorder = neurons.NeuronRecorder(model, ds.x, ds.x, reconstruction_loss)
     result = train(
-        model, training_loss, Batches(ds.x, ds.x, cfg.batch_size, seeds), opt, cfg.epochs,
+        model, training_loss if cfg.loss == "sum" else reconstruction_loss, Batches(ds.x, ds.x, cfg.batch_size, seeds), opt, cfg.epochs,
         probes=[recorder, _test_loss(ds.x_test)], probe_every=cfg.probe_every, labels=labels,
         desc=f"fluctuations/{optimizer}",
     )
@@ -232,7 +238,8 @@ def scorecard(cfg: Config, finals: pd.DataFrame, table: pd.DataFrame) -> Scoreca
         value={"test_mse": {f"{lr:g}": float(mse[lr].mean()) for lr in cfg.lrs}},
         measured=f"best η per seed: {', '.join(f'{b:g}' for b in best)}; mean MSE "
         + ", ".join(f"{lr:g}: {mse[lr].mean():.4f}" for lr in sorted(cfg.lrs, reverse=True)),
-        verdict=verdict_from_seeds(c1), source="Pareek et al. 2025, abstract",
+        verdict=verdict_from_seeds(c1), source="Pareek et al. 2025, abstract", expected_at=NOT_ASSERTED,
+        note="partial at scale book: after 1000 epochs η = 1e-3 catches up with 1e-2 for some seeds",
     )
     c2 = list(part[hi] < part[lo])
     card.add(
@@ -242,7 +249,8 @@ def scorecard(cfg: Config, finals: pd.DataFrame, table: pd.DataFrame) -> Scoreca
         value={"participating": {f"{lr:g}": float(part[lr].mean()) for lr in cfg.lrs}},
         measured="participating units (mean over seeds) "
         + ", ".join(f"{lr:g}: {part[lr].mean():.1f}" for lr in sorted(cfg.lrs, reverse=True)),
-        verdict=verdict_from_seeds(c2), source="Pareek et al. 2025, abstract",
+        verdict=verdict_from_seeds(c2), source="Pareek et al. 2025, abstract", expected_at=NOT_ASSERTED,
+        note="not reproduced at scale book: the decoder recruits more units at larger η",
     )
     spreads = table[table.optimizer == cfg.optimizer].pivot_table(
         index=["seed", "layer"], columns="lr", values="spread_bias")[sorted(cfg.lrs)]
@@ -268,7 +276,8 @@ def scorecard(cfg: Config, finals: pd.DataFrame, table: pd.DataFrame) -> Scoreca
         value={"most_participating": most.tolist(), "worst_mse": worst.tolist()},
         measured=f"η_min strictly most participating in {int(most.sum())}/{len(most)} seeds, "
         f"strictly worst MSE in {int(worst.sum())}/{len(worst)} seeds",
-        verdict=verdict_from_parts(c4_parts), source="Pareek et al. 2025, abstract",
+        verdict=verdict_from_parts(c4_parts), source="Pareek et al. 2025, abstract", expected_at=NOT_ASSERTED,
+        note="half holds at scale book: η_min reconstructs worst but does not engage the most units",
     )
     other = finals[finals.optimizer != cfg.optimizer]
     if len(other):
