@@ -60,7 +60,7 @@ lint: venv
 	$(BIN)/ruff check lib tests benchmarks
 
 unit: venv data
-	$(BIN)/pytest -q -n $(JOBS) -m "not slow and not browser" tests
+	$(BIN)/pytest -q -n $(JOBS) -m "not browser" tests
 
 notebooks: venv data
 	$(BIN)/pytest -q -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env chapters

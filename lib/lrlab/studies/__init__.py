@@ -7,6 +7,7 @@ module; modules are imported only when needed, so listing chapters stays fast.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from types import ModuleType
 

@@ -136,8 +136,9 @@ def run_grid(cfg: Config, ds: Dataset, optimizer: str, n_seeds: int | None = Non
     model = autoencoder(cfg.widths, seeds)
     opt = optim.make(optimizer, model.parameters(), labels["lr"].tolist())
     recorder = neurons.NeuronRecorder(model, ds.x, ds.x, reconstruction_loss)
+    loss_fn = training_loss if cfg.loss == "sum" else reconstruction_loss
     result = train(
-        model, training_loss if cfg.loss == "sum" else reconstruction_loss, Batches(ds.x, ds.x, cfg.batch_size, seeds), opt, cfg.epochs,
+        model, loss_fn, Batches(ds.x, ds.x, cfg.batch_size, seeds), opt, cfg.epochs,
         probes=[recorder, _test_loss(ds.x_test)], probe_every=cfg.probe_every, labels=labels,
         desc=f"fluctuations/{optimizer}",
     )

@@ -1,0 +1,314 @@
+"""Models shared by the chapters: fully scale-invariant (SI) networks, batched over K configurations.
+
+A network is *fully* scale-invariant when every trained weight feeds a normalisation layer without affine
+parameters and the last layer is frozen (Li, Lyu & Arora 2020; Lobacheva et al. 2021, §3; Kodryan et al. 2022,
+§2): then L(c·w) = L(w) for every c > 0, the gradient is orthogonal to w, and the optimisation lives on a sphere.
+Used by the chapters ``sphere_regimes`` (Kodryan et al. 2022) and ``periodic_bn_wd`` (Lobacheva et al. 2021).
+
+- :class:`SIMLP`: BLinear (no bias) → BN (no affine) → ReLU, …, then a frozen head rescaled to Frobenius norm
+  ``head_norm`` (10 in both papers' code) per configuration. ``all_trained=True`` gives the "all parameters
+  trained" variant (BN with affine, trainable head at its default init), the papers' ``…Af`` models.
+- :class:`ConvNetSI`: the official ConvNetSI (width 32 in both papers' headline figures) for scale ``paper``.
+- :func:`si_parameters`, :func:`cross_entropy`, :func:`check_scale_invariance`.
+
+Every trained tensor has the configuration axis first (``(K, ...)``), as :mod:`lrlab.optim` expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lrlab.nn import BBatchNorm, BLinear, generators, uniform_
+
+HEAD_OFFSET = 7_919
+"""Seed offset of the head's generator, so the head is not drawn from the hidden layers' stream."""
+
+
+# ---- normalisation ------------------------------------------------------------------------------------------
+
+
+class SIBatchNorm(BBatchNorm):
+    """:class:`lrlab.nn.BBatchNorm` (no affine, batch statistics per configuration) with an optional frozen
+    population statistic, so test accuracy can be measured with BN in eval mode as the papers do
+    (see :func:`population_bn`). Input ``(K, B, width)``.
+    """
+
+    def __init__(self, eps: float = 1e-5):
+        super().__init__(eps)
+        self.stats: tuple[Tensor, Tensor] | None = None
+        self.collect = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stats is not None and not self.collect:
+            mean, var = self.stats
+        else:
+            mean = x.mean(dim=1, keepdim=True)
+            var = x.var(dim=1, unbiased=False, keepdim=True)
+            if self.collect:
+                self.stats = (mean.detach(), var.detach())
+        return (x - mean) / torch.sqrt(var + self.eps)
+
+
+class BAffine(nn.Module):
+    """Per-configuration affine transform after BN (γ = 1, β = 0 at init): the "all trained" variant only."""
+
+    def __init__(self, k: int, width: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(k, 1, width))
+        self.bias = nn.Parameter(torch.zeros(k, 1, width))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.weight + self.bias
+
+
+class ConvBN(nn.Module):
+    """BN without affine over ``(B, H, W)`` per channel and configuration; input ``(K, B, C, H, W)``."""
+
+    def __init__(self, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.stats: tuple[Tensor, Tensor] | None = None
+        self.collect = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stats is not None and not self.collect:
+            mean, var = self.stats
+        else:
+            mean = x.mean(dim=(1, 3, 4), keepdim=True)
+            var = x.var(dim=(1, 3, 4), unbiased=False, keepdim=True)
+            if self.collect:
+                self.stats = (mean.detach(), var.detach())
+        return (x - mean) / torch.sqrt(var + self.eps)
+
+
+@contextmanager
+def population_bn(model: nn.Module, x: Tensor):
+    """Inside the block, every BN of ``model`` normalises with the statistics of ``x`` (one forward pass).
+
+    This is BN in eval mode with population statistics of ``x`` (the papers' test metrics use eval-mode BN,
+    ``get_info.py --eval_model`` in the official code); on exit the layers go back to batch statistics.
+    """
+    bns = [m for m in model.modules() if isinstance(m, (SIBatchNorm, ConvBN))]
+    try:
+        with torch.no_grad():
+            for m in bns:
+                m.collect = True
+            model(x)
+        for m in bns:
+            m.collect = False
+        yield model
+    finally:
+        for m in bns:
+            m.collect = False
+            m.stats = None
+
+
+# ---- the SI MLP ---------------------------------------------------------------------------------------------
+
+
+def _rescale_(w: Tensor, norm: float) -> None:
+    """Rescale each configuration's slice of ``w`` (in place) to Frobenius norm ``norm``."""
+    with torch.no_grad():
+        n = w.reshape(w.shape[0], -1).norm(dim=1).clamp_min(1e-30)
+        w.mul_((norm / n).view(-1, *([1] * (w.dim() - 1))))
+
+
+class SIMLP(nn.Module):
+    """K fully scale-invariant MLPs: ``sizes[0] → sizes[1] → … → sizes[-1]`` (the study notes' §3 model).
+
+    Hidden layers: BLinear without bias → BN without affine → ReLU. Head: BLinear ``sizes[-2] → sizes[-1]``
+    without bias, rescaled to Frobenius norm ``head_norm`` per configuration and frozen (``requires_grad =
+    False``: neither trained nor decayed), as ``--init_scale 10 --noninvlr 0`` in the official code.
+    Configuration ``k`` is drawn from ``seeds[k]``; ``head_seed`` (if given) draws one head shared by all
+    configurations, like the sphere paper's ``--same_last_layer``.
+
+    ``all_trained=True``: BN with a trainable affine, head trainable at ``nn.Linear``'s default init (no
+    rescaling): the papers' "all parameters trained" variant, which is no longer scale-invariant as a whole.
+    Input ``(B, D)`` (shared) or ``(K, B, D)``; output logits ``(K, B, sizes[-1])``.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        seeds: Sequence[int],
+        *,
+        head_norm: float = 10.0,
+        head_seed: int | None = None,
+        eps: float = 1e-5,
+        all_trained: bool = False,
+    ):
+        super().__init__()
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 3 or min(sizes) < 1:
+            raise ValueError(f"sizes = {sizes!r} is not allowed: it must list >= 3 positive layer widths")
+        if not len(seeds):
+            raise ValueError("seeds = [] is not allowed: it must hold one seed per configuration")
+        if not head_norm > 0:
+            raise ValueError(f"head_norm = {head_norm!r} is not allowed: it must be > 0")
+        self.k = len(seeds)
+        self.sizes = tuple(sizes)
+        self.all_trained = all_trained
+        gens = generators(seeds)
+        layers: list[nn.Module] = []
+        self.hidden: list[BLinear] = []
+        for a, b in zip(sizes[:-2], sizes[1:-1]):
+            lin = BLinear(a, b, gens, bias=False)
+            self.hidden.append(lin)
+            layers += [lin, SIBatchNorm(eps)]
+            if all_trained:
+                layers.append(BAffine(self.k, b))
+            layers.append(nn.ReLU())
+        self.body = nn.Sequential(*layers)
+        hgens = generators([head_seed] * self.k if head_seed is not None else seeds, offset=HEAD_OFFSET)
+        self.head = BLinear(sizes[-2], sizes[-1], hgens, bias=False)
+        if not all_trained:
+            _rescale_(self.head.weight, head_norm)
+            self.head.weight.requires_grad_(False)
+
+    def si_parameters(self) -> list[Tensor]:
+        """The scale-invariant weights: every hidden layer's weight (``(K, fan_in, fan_out)`` each)."""
+        return [lin.weight for lin in self.hidden]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+# ---- the official ConvNetSI (scale `paper`) -----------------------------------------------------------------
+
+
+class ConvNetSI(nn.Module):
+    """The official ``ConvNetSI`` (``nets/convnet_si.py`` of both papers' repositories), batched over K.
+
+    Conv3×3(3→w, no bias) → BN → ReLU; then three blocks Conv3×3 → BN → ReLU → MaxPool2 with channels
+    w→2w→4w→8w; MaxPool4 → flatten → Linear(8w→10, bias) whose weight is rescaled to norm ``head_norm`` and
+    frozen (the official code freezes it with lr 0; here ``requires_grad=False``). BN has no affine.
+    Convolutions are initialised as ``nn.Conv2d`` (U(±1/√fan_in)). Input ``(B, 3, 32, 32)`` or
+    ``(K, B, 3, 32, 32)``; output ``(K, B, 10)``. The K configurations run one after another (written for a GPU).
+    """
+
+    def __init__(
+        self,
+        seeds: Sequence[int] = (0,),
+        width: int = 32,
+        *,
+        num_classes: int = 10,
+        head_norm: float = 10.0,
+        head_seed: int | None = None,
+        eps: float = 1e-5,
+    ):
+        super().__init__()
+        if width < 1:
+            raise ValueError(f"width = {width!r} is not allowed: it must be an integer >= 1")
+        self.k = len(seeds)
+        gens = generators(seeds)
+        chans = [3, width, 2 * width, 4 * width, 8 * width]
+        self.convs = nn.ParameterList(
+            [nn.Parameter(uniform_((b, a, 3, 3), (a * 9) ** -0.5, gens)) for a, b in zip(chans[:-1], chans[1:])]
+        )
+        self.bns = nn.ModuleList([ConvBN(eps) for _ in self.convs])
+        hgens = generators([head_seed] * self.k if head_seed is not None else seeds, offset=HEAD_OFFSET)
+        self.head = BLinear(8 * width, num_classes, hgens, bias=True)
+        _rescale_(self.head.weight, head_norm)
+        self.head.weight.requires_grad_(False)
+        self.head.bias.requires_grad_(False)
+
+    def si_parameters(self) -> list[Tensor]:
+        """The four convolution weights (``(K, out, in, 3, 3)`` each)."""
+        return list(self.convs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 4:
+            x = x.unsqueeze(0).expand(self.k, *x.shape)
+        h = x
+        for i, (w, bn) in enumerate(zip(self.convs, self.bns)):
+            h = torch.stack([F.conv2d(h[c], w[c], padding=1) for c in range(self.k)])
+            h = F.relu(bn(h))
+            if i > 0:
+                h = F.max_pool2d(h.flatten(0, 1), 2).unflatten(0, (self.k, -1))
+        h = F.max_pool2d(h.flatten(0, 1), 4).unflatten(0, (self.k, -1)).flatten(2)
+        return self.head(h)
+
+
+# ---- helpers ------------------------------------------------------------------------------------------------
+
+
+def si_parameters(model: nn.Module) -> list[Tensor]:
+    """The scale-invariant weights of ``model`` (its ``si_parameters()``); ``ValueError`` if it has none."""
+    fn = getattr(model, "si_parameters", None)
+    if fn is None:
+        raise ValueError(f"model {type(model).__name__} declares no scale-invariant parameters")
+    return list(fn())
+
+
+def cross_entropy(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """Mean cross-entropy per configuration: the K losses ``lrlab.train.train`` expects.
+
+    ``y`` is ``(B,)`` (shared) or ``(K, B)``. Logits come out ``(K, B, C)``.
+    """
+    logits = model(x)
+    k, b, c = logits.shape
+    y = y.unsqueeze(0).expand(k, b) if y.dim() == 1 else y
+    return F.cross_entropy(logits.reshape(k * b, c), y.reshape(k * b), reduction="none").view(k, b).mean(1)
+
+
+@dataclass(frozen=True)
+class InvarianceCheck:
+    """Result of :func:`check_scale_invariance`, per configuration (K values each)."""
+
+    loss_rel_change: Tensor
+    """Max over the tried scale factors of ``|L(c·w) − L(w)| / |L(w)|``."""
+    grad_cosine: Tensor
+    """``|cos(∇_w L, w)|`` over the SI weights (0 for an exactly SI model)."""
+    grad_scaling: Tensor
+    """max over c of | c·‖∇L(c·w)‖ / ‖∇L(w)‖ − 1 | (∇L(c·w) = ∇L(w)/c for an SI model)."""
+
+    def ok(self, tol: float = 1e-3) -> bool:
+        """All three deviations below ``tol`` (BN's ε and float32 leave ~1e-4 at ε = 1e-5)."""
+        return bool(
+            (self.loss_rel_change < tol).all() and (self.grad_cosine < tol).all() and (self.grad_scaling < tol).all()
+        )
+
+
+def check_scale_invariance(
+    model: nn.Module, loss_fn, x: Tensor, y: Tensor, scales: Sequence[float] = (0.5, 3.0)
+) -> InvarianceCheck:
+    """Check scale invariance of ``model`` at its current weights on one batch ``(x, y)`` (§0 of the notes).
+
+    Rescales all SI weights jointly by each ``c`` in ``scales`` and measures the loss change, the cosine between
+    the SI gradient and the SI weights, and ∇L(c·w)·c against ∇L(w). Weights are restored afterwards.
+    """
+    if not scales or min(scales) <= 0:
+        raise ValueError(f"scales = {scales!r} is not allowed: it must be a non-empty list of numbers > 0")
+    params = si_parameters(model)
+    saved = [p.detach().clone() for p in params]
+    k = params[0].shape[0]
+
+    def loss_and_grad() -> tuple[Tensor, Tensor]:
+        losses = loss_fn(model, x, y)
+        grads = torch.autograd.grad(losses.sum(), params)
+        return losses.detach(), torch.cat([g.reshape(k, -1) for g in grads], 1)
+
+    flat_w = torch.cat([p.detach().reshape(k, -1) for p in params], 1)
+    l0, g0 = loss_and_grad()
+    cos = (g0 * flat_w).sum(1).abs() / (g0.norm(dim=1) * flat_w.norm(dim=1)).clamp_min(1e-30)
+    rel = torch.zeros(k)
+    gscale = torch.zeros(k)
+    try:
+        for c in scales:
+            with torch.no_grad():
+                for p, s in zip(params, saved):
+                    p.copy_(s * c)
+            lc, gc = loss_and_grad()
+            rel = torch.maximum(rel, (lc - l0).abs() / l0.abs().clamp_min(1e-30))
+            gscale = torch.maximum(gscale, (c * gc.norm(dim=1) / g0.norm(dim=1).clamp_min(1e-30) - 1).abs())
+    finally:
+        with torch.no_grad():
+            for p, s in zip(params, saved):
+                p.copy_(s)
+    return InvarianceCheck(rel, cos, gscale)

@@ -1,0 +1,191 @@
+"""Sharpness: the top eigenvalue of the training-loss Hessian (Cohen et al. 2021, §2; chapter ``eos_ntk``).
+
+Cohen et al. call λ_max(∇²L(θ)) the *sharpness*; gradient descent on a quadratic is stable iff sharpness < 2/η,
+and their Figure 1 shows it rising (progressive sharpening) until it reaches 2/η and then hovering there (the edge
+of stability, EoS). Their code (``src/utilities.py`` of locuslab/edge-of-stability) computes it as we do here:
+
+- a Hessian-vector product by double backward: g = ∇L with ``create_graph=True``, then ∇(g·v)
+  (:class:`HessianOperator`; the graph of g is built once and reused by every product);
+- Lanczos on those products through ``scipy.sparse.linalg.eigsh`` (:func:`lanczos_top`). Their code uses the
+  default ``which='LM'`` (largest *magnitude*), which can return a large negative eigenvalue; sharpness is the
+  largest *algebraic* eigenvalue, so we pass ``which='LA'``. A :class:`SharpnessTracker` warm-starts each call
+  from the previous eigenvector (``v0``), which cuts the number of products when the top direction moves little.
+- :func:`power_iteration` is the textbook baseline (and PyHessian's method): it finds the eigenvalue of largest
+  magnitude and converges at rate ``|λ₂/λ₁|``, slowly when eigenvalues pile up (as they do at EoS).
+
+Products are computed in the parameters' dtype (float32 for the chapter's models); eigsh works in float64.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse.linalg as sla
+import torch
+from torch import Tensor
+
+
+def flatten(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate tensors into one flat vector (the order of ``params``)."""
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def n_params(params: Sequence[Tensor]) -> int:
+    """Total number of entries of ``params``."""
+    return int(sum(p.numel() for p in params))
+
+
+class HessianOperator:
+    """v ↦ ∇²L(θ) v for one loss value, by double backward; counts its products in ``matvecs``.
+
+    ``loss_fn()`` must return the scalar loss computed from ``params`` (which need ``requires_grad``). The first
+    gradient is taken once with ``create_graph=True`` and its graph is kept for every product.
+    """
+
+    def __init__(self, loss_fn: Callable[[], Tensor], params: Sequence[Tensor]):
+        self.params = [p for p in params]
+        if not self.params or not all(p.requires_grad for p in self.params):
+            raise ValueError("params must be a non-empty list of tensors that require grad")
+        loss = loss_fn()
+        if loss.dim() != 0:
+            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+        self.loss = float(loss.detach())
+        grads = torch.autograd.grad(loss, self.params, create_graph=True)
+        self.grad = flatten(grads)
+        self.size = self.grad.numel()
+        self.matvecs = 0
+
+    def __call__(self, v: Tensor) -> Tensor:
+        """∇²L v for a flat vector ``v`` of ``size`` entries."""
+        v = torch.as_tensor(v).reshape(-1).to(self.grad.dtype).to(self.grad.device)
+        if v.numel() != self.size:
+            raise ValueError(f"v has {v.numel()} entries, the parameters have {self.size}")
+        self.matvecs += 1
+        hv = torch.autograd.grad(self.grad @ v, self.params, retain_graph=True)
+        return flatten(hv).detach()
+
+    def linear_operator(self) -> sla.LinearOperator:
+        """The same product as a SciPy ``LinearOperator`` in float64 (for ``eigsh``)."""
+
+        def matvec(v: np.ndarray) -> np.ndarray:
+            return self(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))).double().cpu().numpy()
+
+        return sla.LinearOperator((self.size, self.size), matvec=matvec, dtype=np.float64)
+
+
+def hvp(loss_fn: Callable[[], Tensor], params: Sequence[Tensor], v: Tensor) -> Tensor:
+    """One Hessian-vector product ∇²L(θ) v by double backward (``v`` flat, in the order of ``params``)."""
+    return HessianOperator(loss_fn, params)(v)
+
+
+@dataclass
+class Eigen:
+    """A top-eigenvalue estimate: the value, its unit eigenvector (float64), products used and seconds spent."""
+
+    value: float
+    vector: np.ndarray
+    matvecs: int
+    seconds: float
+
+
+def lanczos_top(
+    loss_fn: Callable[[], Tensor],
+    params: Sequence[Tensor],
+    v0: np.ndarray | None = None,
+    tol: float = 1e-3,
+    ncv: int | None = None,
+    maxiter: int | None = None,
+    seed: int = 0,
+) -> Eigen:
+    """Largest algebraic Hessian eigenvalue by (implicitly restarted) Lanczos: ``eigsh(k=1, which='LA')``.
+
+    ``v0`` warm-starts the Krylov space (e.g. the previous eigenvector); without it a Gaussian vector drawn from
+    ``seed`` is used, so the result is deterministic. ``tol`` is ARPACK's relative accuracy of the Ritz value
+    (0 = machine precision); ``ncv`` the number of Lanczos vectors (ARPACK's default when ``None``).
+    """
+    if tol < 0:
+        raise ValueError(f"tol = {tol!r} is not allowed: it must be a number >= 0")
+    if ncv is not None and ncv < 2:
+        raise ValueError(f"ncv = {ncv!r} is not allowed: it must be an integer >= 2")
+    start = time.perf_counter()
+    op = HessianOperator(loss_fn, params)
+    if v0 is None:
+        v0 = np.random.default_rng(seed).standard_normal(op.size)
+    v0 = np.asarray(v0, dtype=np.float64).reshape(-1)
+    if v0.size != op.size:
+        raise ValueError(f"v0 has {v0.size} entries, the parameters have {op.size}")
+    ncv_eff = None if ncv is None else min(ncv, op.size)
+    if op.size < 3:  # ARPACK needs k < n and k < ncv <= n: solve toy problems densely
+        H = np.stack([op.linear_operator().matvec(e) for e in np.eye(op.size)], axis=1)
+        w, V = np.linalg.eigh((H + H.T) / 2)
+        return Eigen(float(w[-1]), V[:, -1], op.matvecs, time.perf_counter() - start)
+    w, V = sla.eigsh(op.linear_operator(), k=1, which="LA", tol=tol, v0=v0, ncv=ncv_eff, maxiter=maxiter)
+    return Eigen(float(w[0]), V[:, 0], op.matvecs, time.perf_counter() - start)
+
+
+def power_iteration(
+    loss_fn: Callable[[], Tensor],
+    params: Sequence[Tensor],
+    v0: np.ndarray | None = None,
+    tol: float = 1e-3,
+    max_iter: int = 1000,
+    seed: int = 0,
+) -> Eigen:
+    """Eigenvalue of largest *magnitude* by power iteration on Hessian-vector products (the baseline).
+
+    Stops when the Rayleigh quotient changes by less than ``tol`` relative to its value (PyHessian's rule), or
+    after ``max_iter`` products. Converges at rate ``|λ₂/λ₁|`` per product, and to a negative eigenvalue when that
+    one is largest in magnitude: use :func:`lanczos_top` for sharpness.
+    """
+    if tol <= 0:
+        raise ValueError(f"tol = {tol!r} is not allowed: it must be a number > 0")
+    if max_iter < 1:
+        raise ValueError(f"max_iter = {max_iter!r} is not allowed: it must be an integer >= 1")
+    start = time.perf_counter()
+    op = HessianOperator(loss_fn, params)
+    gen = torch.Generator().manual_seed(seed)
+    if v0 is None:
+        v = torch.randn(op.size, generator=gen, dtype=torch.float64)
+    else:
+        v = torch.as_tensor(np.asarray(v0, dtype=np.float64)).reshape(-1)
+    v = v / v.norm()
+    value = float("nan")
+    for _ in range(max_iter):
+        hv = op(v).double().cpu()
+        new = float(v @ hv)
+        norm = hv.norm()
+        if norm == 0:
+            return Eigen(0.0, v.numpy(), op.matvecs, time.perf_counter() - start)
+        v = hv / norm
+        if np.isfinite(value) and abs(new - value) <= tol * (abs(value) + 1e-12):
+            value = new
+            break
+        value = new
+    return Eigen(value, v.numpy(), op.matvecs, time.perf_counter() - start)
+
+
+class SharpnessTracker:
+    """Sharpness along a training run: Lanczos warm-started from the previous call's eigenvector.
+
+    ``tracker(loss_fn, params)`` returns an :class:`Eigen`; ``matvecs`` and ``seconds`` add up the cost.
+    """
+
+    def __init__(self, tol: float = 1e-3, ncv: int | None = 6, seed: int = 0):
+        self.tol = tol
+        self.ncv = ncv
+        self.seed = seed
+        self.last: np.ndarray | None = None
+        self.matvecs = 0
+        self.seconds = 0.0
+        self.calls = 0
+
+    def __call__(self, loss_fn: Callable[[], Tensor], params: Sequence[Tensor]) -> Eigen:
+        eig = lanczos_top(loss_fn, params, v0=self.last, tol=self.tol, ncv=self.ncv, seed=self.seed)
+        self.last = eig.vector
+        self.matvecs += eig.matvecs
+        self.seconds += eig.seconds
+        self.calls += 1
+        return eig

@@ -1,0 +1,301 @@
+"""Scale-invariant models, probes and the sphere_regimes chapter's library code, against ground truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lrlab.models import SIMLP, ConvNetSI, check_scale_invariance, cross_entropy, population_bn, si_parameters
+from lrlab.optim import SGD
+from lrlab.probes import scale_invariant as si
+from lrlab.studies import sphere_regimes as st
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def _batch(n=32, d=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g), torch.randint(0, 4, (n,), generator=g)
+
+
+# ---- models --------------------------------------------------------------------------------------------------
+
+
+def test_mlp_is_scale_invariant_and_gradient_orthogonal():
+    x, y = _batch()
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1, 2], eps=0.0)
+    c = check_scale_invariance(m, cross_entropy, x, y, scales=(0.1, 0.5, 7.0))
+    assert c.ok(1e-4)
+    assert float(c.grad_cosine.max()) < 1e-5
+    assert float(c.loss_rel_change.max()) < 1e-5
+
+
+def test_check_fails_for_a_non_invariant_model():
+    x, y = _batch()
+    m = SIMLP([6, 8, 8, 4], seeds=[0], eps=0.0, all_trained=True)
+    m.si_parameters = lambda: [m.hidden[0].weight, m.head.weight]  # the head is not scale-invariant
+    assert not check_scale_invariance(m, cross_entropy, x, y).ok()
+
+
+def test_head_is_frozen_at_norm_10_and_configs_are_independent():
+    m = SIMLP([6, 8, 8, 4], seeds=[3, 4], head_norm=10.0)
+    norms = m.head.weight.reshape(2, -1).norm(dim=1)
+    assert torch.allclose(norms, torch.full((2,), 10.0), atol=1e-5)
+    assert not m.head.weight.requires_grad
+    alone = SIMLP([6, 8, 8, 4], seeds=[4])
+    assert torch.equal(alone.hidden[0].weight[0], m.hidden[0].weight[1])
+    assert torch.equal(alone.head.weight[0], m.head.weight[1])
+    shared = SIMLP([6, 8, 8, 4], seeds=[3, 4], head_seed=228)
+    assert torch.equal(shared.head.weight[0], shared.head.weight[1])
+
+
+def test_all_trained_variant_has_affine_bn_and_trainable_head():
+    m = SIMLP([6, 8, 8, 4], seeds=[0], all_trained=True)
+    names = {n for n, p in m.named_parameters() if p.requires_grad}
+    assert "head.weight" in names and any(n.endswith(".bias") for n in names)
+    assert len(si_parameters(m)) == 2
+
+
+def test_bad_sizes_raise():
+    with pytest.raises(ValueError, match="sizes"):
+        SIMLP([6, 4], seeds=[0])
+    with pytest.raises(ValueError, match="head_norm"):
+        SIMLP([6, 8, 4], seeds=[0], head_norm=0.0)
+
+
+def test_convnet_si_is_scale_invariant():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(4, 3, 32, 32, generator=g), torch.tensor([0, 1, 2, 3])
+    m = ConvNetSI([0], width=2, eps=0.0)
+    assert m(x).shape == (1, 4, 10)
+    c = check_scale_invariance(m, cross_entropy, x, y)
+    assert c.ok(1e-4)
+    assert len(si_parameters(m)) == 4
+
+
+def test_population_bn_equals_full_batch_statistics():
+    x, y = _batch(n=40)
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1])
+    with torch.no_grad():
+        full = m(x)
+    with population_bn(m, x), torch.no_grad():
+        parts = torch.cat([m(x[:10]), m(x[10:])], dim=1)
+    assert torch.allclose(full, parts, atol=1e-5)
+    assert all(b.stats is None for b in m.modules() if hasattr(b, "stats"))
+
+
+# ---- probes --------------------------------------------------------------------------------------------------
+
+
+def _hand_model():
+    m = SIMLP([2, 2, 2, 2], seeds=[0, 1])
+    with torch.no_grad():
+        m.hidden[0].weight.fill_(1.0)  # 2 configs × 4 ones
+        m.hidden[1].weight.copy_(torch.tensor([[[3.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 2.0]]]))
+    return m
+
+
+def test_rho_and_elr_against_hand_values():
+    m = _hand_model()
+    assert torch.allclose(si.rho(m), torch.tensor([math.sqrt(4 + 9), math.sqrt(4 + 4)]))
+    assert torch.allclose(si.elr([0.13, 0.08], si.rho(m)).float(), torch.tensor([0.01, 0.01]))
+    want = torch.tensor([0.04, 0.09], dtype=torch.float64)
+    assert torch.allclose(si.lr_for_elr(0.01, torch.tensor([2.0, 3.0])), want)
+    with pytest.raises(ValueError, match="rho"):
+        si.elr(0.1, 0.0)
+
+
+def test_angle_against_a_known_rotation():
+    m = SIMLP([2, 2, 2, 2], seeds=[0])
+    w0 = si.snapshot(m)
+    u = torch.randn_like(w0)
+    u -= (u * w0).sum() / (w0 * w0).sum() * w0
+    target = w0 / w0.norm() * math.cos(0.3) + u / u.norm() * math.sin(0.3)
+    with torch.no_grad():
+        a = m.hidden[0].weight.numel()
+        m.hidden[0].weight.copy_(target[:, :a].view_as(m.hidden[0].weight))
+        m.hidden[1].weight.copy_(target[:, a:].view_as(m.hidden[1].weight))
+    assert si.angle(m, w0).item() == pytest.approx(0.3, abs=1e-5)
+
+
+def test_projection_keeps_rho_at_rho0():
+    x, y = _batch()
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1, 2])
+    proj = si.Projector(m)
+    opt = SGD([p for p in m.parameters() if p.requires_grad], lr=[0.5, 5.0, 50.0])
+    for _ in range(20):
+        opt.zero_grad()
+        cross_entropy(m, x, y).sum().backward()
+        opt.step()
+        proj(m)
+        assert torch.allclose(si.rho(m), proj.rho0, rtol=1e-6, atol=0)
+    fixed = si.Projector(m, rho0=2.0)
+    fixed(m)
+    assert torch.allclose(si.rho(m), torch.full((3,), 2.0), rtol=1e-6)
+
+
+def test_norm_and_elr_recursion_of_sgd_with_weight_decay():
+    """rho²_{t+1} = (1 − ηλ)² rho_t² + η² ‖∇L‖² (the gradient is orthogonal to w), and its ELR form."""
+    x, y = _batch()
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1], eps=0.0)
+    lr, wd = torch.tensor([0.3, 1.0]), torch.tensor([0.01, 0.05])
+    opt = SGD([p for p in m.parameters() if p.requires_grad], lr=lr, wd=wd)
+    for _ in range(3):
+        r0 = si.rho(m).double()
+        opt.zero_grad()
+        cross_entropy(m, x, y).sum().backward()
+        g2 = sum(p.grad.reshape(2, -1).double().pow(2).sum(1) for p in si_parameters(m))
+        opt.step()
+        lr_d, wd_d = lr.double(), wd.double()
+        pred = (1 - lr_d * wd_d) ** 2 * r0**2 + lr_d**2 * g2
+        assert torch.allclose(si.rho(m).double() ** 2, pred, rtol=1e-5)
+        e0, e1 = si.elr(lr, r0), si.elr(lr, si.rho(m))
+        eff2 = g2 * r0**2  # ‖g̃‖² = rho² ‖∇L‖²
+        assert torch.allclose(1 / e1, (1 - lr_d * wd_d) ** 2 / e0 + e0 * eff2, rtol=1e-5)
+
+
+def test_effective_gradient_is_rho_times_mean_batch_gradient_norm():
+    x, y = _batch(n=24)
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1])
+    got = si.effective_gradient(m, x, y, batch_size=8)
+    norms = []
+    for i in range(3):
+        losses = cross_entropy(m, x[8 * i : 8 * i + 8], y[8 * i : 8 * i + 8])
+        gs = torch.autograd.grad(losses.sum(), si_parameters(m))
+        norms.append(torch.cat([g.reshape(2, -1) for g in gs], 1).norm(dim=1))
+    want = si.rho(m).double() * torch.stack(norms).double().mean(0)
+    assert torch.allclose(got, want, rtol=1e-5)
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_si_probe_returns_k_values():
+    x, y = _batch()
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1])
+    out = si.si_probe([0.1, 0.2], x, y, x, y, batch_size=16, w0=si.snapshot(m))(m, 0)
+    assert set(out) == {"rho", "elr", "train_loss", "train_acc", "eff_grad", "test_acc", "angle"}
+    assert all(v.shape == (2,) for v in out.values())
+    assert torch.allclose(out["angle"], torch.zeros(2, dtype=torch.float64), atol=1e-3)
+
+
+# ---- the toy example --------------------------------------------------------------------------------------------
+
+
+def test_toy_gradient_is_exact_orthogonal_and_scales():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(5, 2))
+    g = st.toy_grad(w, 2.0)
+    assert np.allclose((g * w).sum(1), 0, atol=1e-12)
+    assert np.allclose(st.toy_grad(3 * w, 2.0), g / 3)
+    h = 1e-6
+    fd = np.stack([(st.toy_loss(w + h * e, 2.0) - st.toy_loss(w - h * e, 2.0)) / (2 * h) for e in np.eye(2)], 1)
+    assert np.allclose(fd, g, atol=1e-7)
+    theta = 0.4
+    assert st.toy_loss(np.array([math.cos(theta), math.sin(theta)]), 2.0)[0] == pytest.approx(
+        2.0 / 8 * math.sin(2 * theta) ** 2
+    )
+
+
+def test_toy_thresholds_are_analytic():
+    a = 2.5
+    th = st.toy_thresholds(a)
+    assert th == {"converge": 2 / a, "cycle": 4 / a, "escape": 8 / a}
+    # converge: the linearised angle map θ ↦ (1 − ELR·a)θ has multiplier −1 at 2/a
+    eps = 1e-6
+    w = np.array([[math.cos(eps), math.sin(eps)]])
+    w1 = st.toy_step(w, np.array([th["converge"]]), a)
+    assert math.atan2(w1[0, 1], w1[0, 0]) / eps == pytest.approx(-1.0, abs=1e-6)
+    # escape: min over the basin of θ − atan((ELR·a/4) sin 4θ) touches −π/4 exactly at 8/a (at θ = π/12)
+    theta = np.linspace(1e-9, math.pi / 4, 400_001)
+    gap = (theta - np.arctan(th["escape"] * a / 4 * np.sin(4 * theta))).min() + math.pi / 4
+    assert gap == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="a ="):
+        st.toy_thresholds(0.0)
+
+
+def test_toy_cycle_loss_matches_simulation():
+    a, elr = 1.0, 3.0
+    runs = st.toy_run([elr], seeds=[0, 1], steps=2000, a=a)
+    assert np.allclose(runs["loss_mean"], st.toy_cycle_loss(elr, a), rtol=1e-6)
+    assert st.toy_cycle_loss(elr, a) == pytest.approx(a / 8 * (1 - 2 / 3))
+
+
+def test_toy_regimes_sit_on_the_thresholds():
+    runs = st.toy_run([1.9, 2.1, 3.9, 7.8, 8.3], seeds=[0, 1, 2], steps=20_000)
+    regime = runs.groupby("elr")["regime"].agg(set)
+    assert regime[1.9] == {"convergence"}
+    assert regime[2.1] == {"equilibrium"} and regime[3.9] == {"equilibrium"} and regime[7.8] == {"equilibrium"}
+    assert regime[8.3] == {"divergence"}
+    b = st.toy_boundaries(runs)
+    assert b["converge_low"] == 1.9 and b["converge_high"] == 2.1
+    assert b["escape_low"] == 7.8 and b["escape_high"] == 8.3
+
+
+# ---- the chapter's study module --------------------------------------------------------------------------------
+
+
+def test_spec_validation():
+    cfg = st.SPEC.resolve(scale="paper")
+    assert cfg.elrs == st.PAPER_ELRS and cfg.model == "convnet" and cfg.width == 32
+    st.SPEC.resolve(scale="quick")
+    with pytest.raises(ValueError, match="elrs"):
+        st.SPEC.resolve(scale="quick", elrs=[-1.0])
+    with pytest.raises(ValueError, match="finetune_elr"):
+        st.SPEC.resolve(scale="quick", finetune_elr=0.1, pretrain_elr=0.01)
+    with pytest.raises(ValueError, match="model"):
+        st.SPEC.resolve(scale="quick", dataset="cifar10", model="mlp")
+    with pytest.raises(ValueError, match="probe_every"):
+        st.SPEC.resolve(scale="quick", probe_every=100, epochs=10)
+
+
+def _tiny():
+    cfg = st.SPEC.resolve(scale="quick", width=8, epochs=3, probe_every=1, batch_size=16)
+    g = torch.Generator().manual_seed(1)
+    x, xt = torch.randn(48, 6, generator=g), torch.randn(32, 6, generator=g)
+    y, yt = torch.randint(0, 10, (48,), generator=g), torch.randint(0, 10, (32,), generator=g)
+    return cfg, st.Data(x, y, xt, yt, {})
+
+
+def test_sphere_training_is_deterministic_and_stays_on_the_sphere():
+    cfg, d = _tiny()
+    a, net = st.train_on_sphere(cfg, d, [1e-2, 1.0], [0, 1], 3, desc="t")
+    b, _ = st.train_on_sphere(cfg, d, [1e-2, 1.0], [0, 1], 3, desc="t")
+    pd.testing.assert_frame_equal(a.history, b.history)
+    assert np.allclose(si.rho(net).numpy(), a.rho0, rtol=1e-6)
+    assert np.allclose(a.history["elr_measured"], a.history["elr"], rtol=1e-5)
+    assert np.allclose(a.lr, np.array([1e-2, 1.0]) * a.rho0**2, rtol=1e-6)
+
+
+def test_classify_rules():
+    s = pd.DataFrame(
+        {
+            "status": ["finished"] * 4,
+            "train_loss": [0.01, 0.05, 0.3, 4.0],
+            "train_acc": [1.0, 0.99, 0.9, 0.11],
+            "trend": [0.4, 0.5, 1.0, 1.0],
+            "spread": [2.0, 30.0, 2.0, 1.5],
+        }
+    )
+    assert list(st.classify(s)) == ["convergence", "equilibrium", "equilibrium", "divergence"]
+    assert st.ordered(["convergence", "equilibrium", "divergence"])
+    assert not st.ordered(["convergence", "equilibrium", "convergence"])
+
+
+def test_destabilisations_find_spikes():
+    h = pd.DataFrame(
+        {
+            "wd": 0.1,
+            "seed": 0,
+            "epoch": range(8),
+            "train_loss": [1.0, 0.1, 0.01, 0.5, 0.02, 0.01, 0.2, 0.1],
+            "elr": [1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    sp = st.destabilisations(h)
+    assert list(sp["epoch"]) == [3, 6] and list(sp["elr_before"]) == [3, 6]

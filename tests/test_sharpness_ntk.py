@@ -1,0 +1,313 @@
+"""Ground-truth tests of the sharpness and NTK probes and of the eos_ntk study's building blocks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lrlab.probes import ntk, sharpness
+from lrlab.studies import eos_ntk
+
+torch.set_num_threads(1)
+
+
+def tiny_problem(seed: int = 0):
+    """A 3 → 4 → 1 tanh net (21 parameters) on 6 points, in float64 so exact Hessians are exact."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(6, generator=gen, dtype=torch.float64)
+    model = eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (4,), 1, seed), 1).double()
+    return model, x, y
+
+
+def flat_loss(model: nn.Module, x, y):
+    """The loss as a function of one flat parameter vector (for torch.autograd.functional.hessian)."""
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    sizes = [p.numel() for p in model.parameters()]
+
+    def f(theta):
+        parts = torch.split(theta, sizes)
+        params = {n: t.reshape(s) for n, t, s in zip(names, parts, shapes)}
+        out = torch.func.functional_call(model, params, (x,))
+        return eos_ntk.half_mse(out, y)
+
+    return f
+
+
+def exact_hessian(model, x, y) -> torch.Tensor:
+    theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    return torch.autograd.functional.hessian(flat_loss(model, x, y), theta)
+
+
+def loss_fn(model, x, y):
+    return lambda: eos_ntk.half_mse(model(x), y)
+
+
+# ---- sharpness ---------------------------------------------------------------------------------------------
+
+
+def test_hvp_equals_exact_hessian_times_v():
+    model, x, y = tiny_problem()
+    H = exact_hessian(model, x, y)
+    v = torch.randn(H.shape[0], generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    hv = sharpness.hvp(loss_fn(model, x, y), list(model.parameters()), v)
+    torch.testing.assert_close(hv, H @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_operator_reuses_graph_and_counts_products():
+    model, x, y = tiny_problem()
+    op = sharpness.HessianOperator(loss_fn(model, x, y), list(model.parameters()))
+    H = exact_hessian(model, x, y)
+    for i in range(3):
+        e = torch.zeros(op.size, dtype=torch.float64)
+        e[i] = 1.0
+        torch.testing.assert_close(op(e), H[:, i], rtol=1e-10, atol=1e-12)
+    assert op.matvecs == 3
+    with pytest.raises(ValueError, match="entries"):
+        op(torch.zeros(op.size + 1, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lanczos_top_eigenvalue_matches_exact(seed):
+    model, x, y = tiny_problem(seed)
+    w = torch.linalg.eigvalsh(exact_hessian(model, x, y))
+    eig = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), tol=1e-10)
+    assert abs(eig.value - w[-1].item()) / abs(w[-1].item()) < 1e-4
+    assert eig.matvecs > 0 and np.isclose(np.linalg.norm(eig.vector), 1.0)
+
+
+def test_lanczos_finds_largest_algebraic_not_largest_magnitude():
+    """A quadratic loss ½θᵀAθ with eigenvalues {−5, 1, 2}: sharpness is 2, not −5 (eigsh's 'LM' would say −5)."""
+    A = torch.diag(torch.tensor([-5.0, 1.0, 2.0, 0.5], dtype=torch.float64))
+    theta = torch.ones(4, dtype=torch.float64, requires_grad=True)
+
+    def quad():
+        return 0.5 * theta @ A @ theta
+
+    eig = sharpness.lanczos_top(quad, [theta], tol=1e-12)
+    assert eig.value == pytest.approx(2.0, rel=1e-10)
+    power = sharpness.power_iteration(quad, [theta], tol=1e-12, max_iter=2000)
+    assert power.value == pytest.approx(-5.0, rel=1e-6)
+
+
+def test_power_iteration_matches_exact_when_top_eigenvalue_dominates():
+    model, x, y = tiny_problem(0)
+    w = torch.linalg.eigvalsh(exact_hessian(model, x, y))
+    assert w[-1] > abs(w[0])  # the top eigenvalue is also the largest in magnitude here
+    eig = sharpness.power_iteration(loss_fn(model, x, y), list(model.parameters()), tol=1e-9, max_iter=5000)
+    assert abs(eig.value - w[-1].item()) / w[-1].item() < 1e-4
+
+
+def test_tracker_warm_start_saves_products_and_agrees():
+    model, x, y = tiny_problem(0)
+    tracker = sharpness.SharpnessTracker(tol=1e-8, ncv=6)
+    cold = tracker(loss_fn(model, x, y), list(model.parameters()))
+    warm = tracker(loss_fn(model, x, y), list(model.parameters()))
+    assert warm.value == pytest.approx(cold.value, rel=1e-6)
+    assert warm.matvecs <= cold.matvecs
+    assert tracker.calls == 2 and tracker.matvecs == cold.matvecs + warm.matvecs
+
+
+def test_sharpness_validation():
+    model, x, y = tiny_problem()
+    with pytest.raises(ValueError, match="tol"):
+        sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), tol=-1)
+    with pytest.raises(ValueError, match="ncv"):
+        sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), ncv=1)
+    with pytest.raises(ValueError, match="max_iter"):
+        sharpness.power_iteration(loss_fn(model, x, y), list(model.parameters()), max_iter=0)
+    with pytest.raises(ValueError, match="scalar"):
+        sharpness.HessianOperator(lambda: model(x), list(model.parameters()))
+
+
+def test_lanczos_deterministic():
+    model, x, y = tiny_problem(0)
+    a = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), seed=3)
+    b = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), seed=3)
+    assert a.value == b.value and a.matvecs == b.matvecs
+
+
+# ---- NTK ---------------------------------------------------------------------------------------------------
+
+
+def test_ntk_equals_explicit_jacobian_product():
+    model, x, _ = tiny_problem(1)
+    J = ntk.jacobian_loop(model, x)  # one autograd.grad per example: rows ∂f(x_i)/∂θ
+    torch.testing.assert_close(ntk.jacobian(model, x), J, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(ntk.empirical_ntk(model, x), J @ J.T, rtol=1e-10, atol=1e-12)
+    x2 = x[:2] + 0.5
+    torch.testing.assert_close(ntk.empirical_ntk(model, x, x2), J @ ntk.jacobian_loop(model, x2).T,
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_ntk_of_linear_model_is_gram_matrix():
+    """f(x) = wᵀx (+ b): ∂f/∂w = x, so K = XXᵀ (+ 1 with a bias)."""
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    lin = nn.Sequential(nn.Linear(3, 1, bias=False), eos_ntk.Squeeze()).double()
+    torch.testing.assert_close(ntk.empirical_ntk(lin, x), x @ x.T)
+    lin_b = nn.Sequential(nn.Linear(3, 1), eos_ntk.Squeeze()).double()
+    torch.testing.assert_close(ntk.empirical_ntk(lin_b, x), x @ x.T + 1)
+
+
+def test_ntk_multi_output_is_example_major():
+    """A 3 → 2 linear layer: K[(i,a),(j,b)] = (x_iᵀx_j + 1)·δ_ab, rows ordered (example, output)."""
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    lin = nn.Linear(3, 2).double()
+    expected = torch.kron(x @ x.T + 1, torch.eye(2, dtype=torch.float64))
+    torch.testing.assert_close(ntk.empirical_ntk(lin, x), expected)
+    torch.testing.assert_close(ntk.jacobian(lin, x), ntk.jacobian_loop(lin, x))
+
+
+def test_two_layer_linear_ntk_closed_form():
+    x = torch.randn(7, 5, generator=torch.Generator().manual_seed(2))
+    net = eos_ntk.two_layer_linear(5, 6, seed=0)
+    torch.testing.assert_close(ntk.empirical_ntk(net, x), eos_ntk.linear_ntk(net, x), rtol=1e-5, atol=1e-5)
+
+
+def test_kta_on_hand_made_kernels():
+    y = np.array([1.0, -1.0, 1.0])
+    assert ntk.kta(np.outer(y, y), y) == pytest.approx(1.0)  # the ideal kernel
+    assert ntk.kta(np.eye(3), y) == pytest.approx(3 / (np.sqrt(3) * 3))  # yᵀy / (‖I‖_F ‖y‖²) = 1/√3
+    K = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 2.0]])
+    # by hand: yᵀKy = 2+2+2 −2·1 −2·1 + 0 = 2; ‖K‖_F = √(4·3 + 1·4) = 4; ‖y‖² = 3
+    assert ntk.kta(K, y) == pytest.approx(2 / (4 * 3))
+    assert ntk.kta(torch.tensor(K), torch.tensor(y)) == pytest.approx(2 / 12)
+    assert ntk.kta(-np.outer(y, y), y) == pytest.approx(-1.0)
+
+
+def test_kta_is_weighted_sum_of_eigen_alignments():
+    """KTA = Σ_i (λ_i/‖λ‖₂) a_i, and Σ_i a_i = 1."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((8, 5))
+    K = A @ A.T + 0.1 * np.eye(8)
+    y = rng.standard_normal(8)
+    w, U = ntk.spectrum(K)
+    a = ntk.eigen_alignment(U, y)
+    assert a.sum() == pytest.approx(1.0)
+    assert np.all(np.diff(w) <= 0)
+    assert np.sum(ntk.normalized_eigenvalues(w) * a) == pytest.approx(ntk.kta(K, y))
+    assert np.linalg.norm(w) == pytest.approx(np.linalg.norm(K))  # ‖λ‖₂ = ‖K‖_F
+    st = ntk.kernel_stats(K, y)
+    assert st.kta == pytest.approx(ntk.kta(K, y))
+    assert st.top(8) == pytest.approx(1.0) and st.top(3) == pytest.approx(a[:3].sum())
+    np.testing.assert_allclose(ntk.cumulative_alignment(a), np.cumsum(a))
+
+
+def test_eigen_alignment_of_target_eigenvector():
+    """y is an eigenvector of K: all its mass sits on that eigenvector."""
+    y = np.array([1.0, 1.0, -1.0, -1.0])
+    K = 3 * np.outer(y, y) / 4 + np.diag([0.1, 0.2, 0.3, 0.4]) * 0  # rank one, top eigenvector ∝ y
+    K = K + 0.5 * np.eye(4)
+    _, U = ntk.spectrum(K)
+    a = ntk.eigen_alignment(U, y)
+    assert a[0] == pytest.approx(1.0) and ntk.cumulative_alignment(a, 1) == pytest.approx(1.0)
+
+
+def test_ntk_validation():
+    with pytest.raises(ValueError, match="square"):
+        ntk.kta(np.ones((2, 3)), np.ones(2))
+    with pytest.raises(ValueError, match="entries"):
+        ntk.kta(np.eye(3), np.ones(2))
+    with pytest.raises(ValueError, match="zeros"):
+        ntk.kta(np.eye(2), np.zeros(2))
+    with pytest.raises(ValueError, match="zero matrix"):
+        ntk.kta(np.zeros((2, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="k = 5"):
+        ntk.cumulative_alignment(np.ones(3) / 3, 5)
+    with pytest.raises(ValueError, match="empty"):
+        ntk.jacobian(nn.Linear(2, 1), torch.zeros(0, 2))
+
+
+# ---- the study's building blocks -----------------------------------------------------------------------------
+
+
+def test_half_mse_is_cohens_convention():
+    out = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+    y = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
+    assert eos_ntk.half_mse(out, y).item() == pytest.approx(0.5 * (1 + 4 + 1) / 2)
+
+
+def test_parity_target_and_sharp_every():
+    np.testing.assert_array_equal(eos_ntk.parity_target(np.array([0, 1, 2, 7])), [1, -1, 1, -1])
+    assert eos_ntk.sharp_every(0.1, 10.0) == 100
+    assert eos_ntk.sharp_every(0.8, 10.0) == 13
+    assert eos_ntk.sharp_every(100.0, 1.0) == 1
+
+
+def test_gd_on_quadratic_is_stable_iff_sharpness_below_two_over_lr():
+    """The 2/η threshold the chapter draws: GD on f(x) = wᵀx with one input converges iff η·λ < 2."""
+    x = torch.tensor([[2.0]])
+    y = torch.tensor([1.0])  # L = ½ (2w − 1)², sharpness 4: stable iff η < 0.5
+    for lr, expected in ((0.45, "stopped"), (0.55, "diverged")):
+        net = nn.Sequential(nn.Linear(1, 1, bias=False), eos_ntk.Squeeze())
+        with torch.no_grad():
+            net[0].weight.fill_(0.0)
+        r = eos_ntk.gd_run(net, x, y, lr, loss_goal=1e-8, max_steps=5000, every=1)
+        assert r.status == expected
+        assert r.history["sharpness"].iloc[0] == pytest.approx(4.0, rel=1e-6)
+
+
+def test_spec_validates_parameters():
+    cfg = eos_ntk.SPEC.resolve(scale="quick")
+    assert cfg.trace_lr in cfg.lrs
+    for scale in ("quick", "book", "paper"):
+        eos_ntk.SPEC.resolve(scale=scale)
+    with pytest.raises(ValueError, match="'trace_lr'"):
+        eos_ntk.SPEC.resolve(scale="quick", trace_lr=0.3)
+    with pytest.raises(ValueError, match="'trace_every'"):
+        eos_ntk.SPEC.resolve(scale="quick", trace_every=5)
+    with pytest.raises(ValueError, match="'lrs'"):
+        eos_ntk.SPEC.resolve(scale="quick", lrs=(0.1, -0.2))
+    with pytest.raises(ValueError, match="'ntk_n'"):
+        eos_ntk.SPEC.resolve(scale="quick", ntk_n=10_000)
+    with pytest.raises(ValueError, match="'n'"):
+        eos_ntk.SPEC.resolve(scale="quick", n=2000, ntk_n=100, trace_n=100)
+    with pytest.raises(ValueError, match="'linear_top_k'"):
+        eos_ntk.SPEC.resolve(scale="quick", linear_top_k=100)
+    with pytest.raises(ValueError, match="'dataset'"):
+        eos_ntk.SPEC.resolve(scale="quick", dataset="mnist")
+
+
+def test_small_grid_deterministic_and_scored():
+    cfg = eos_ntk.SPEC.resolve(scale="quick", n=60, ntk_n=60, trace_n=30, lrs=(0.4, 0.8), trace_lr=0.8,
+                               trace_steps=8, loss_goal=0.1, linear_lrs=(0.3, 0.6, 1.0), linear_n=40,
+                               linear_d=6, linear_width=8, linear_loss_goal=0.01)
+    data = eos_ntk.load_data(cfg)
+    a = eos_ntk.run_grid(cfg, data)
+    b = eos_ntk.run_grid(cfg, data)
+    pd_cols = ["steps", "kta_final", "sharp_final", f"A{cfg.top_k}_final"]
+    np.testing.assert_array_equal(a.runs[pd_cols].to_numpy(), b.runs[pd_cols].to_numpy())
+    assert set(a.runs["status"]) <= {"stopped", "max_steps", "diverged"}
+    lin, hist = eos_ntk.run_linear(cfg)
+    assert len(lin) == 3 and {"seed", "lr", "step", "sharpness"} <= set(hist.columns)
+    a.linear, a.linear_history = lin, hist
+    card = eos_ntk.scorecard(cfg, a)
+    assert [c.id for c in card.claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    card.check()  # nothing is asserted at quick
+    import matplotlib.pyplot as plt
+
+    for fig in (eos_ntk.plot_training(a, cfg.seed), eos_ntk.plot_alignment(a, cfg.top_k),
+                eos_ntk.plot_spectrum(a, cfg.seed), eos_ntk.plot_linear(a, cfg.seed, cfg.linear_top_k),
+                eos_ntk.plot_catapult(a, cfg.seed)):
+        assert len(fig.axes) >= 2
+        plt.close(fig)
+    if len(a.trace):
+        plt.close(eos_ntk.plot_trace(a, cfg.seed))
+    assert {"sharp_over_train", "matvecs_per_call"} <= set(eos_ntk.cost_table(a).columns)
+
+
+def test_multi_output_grid_runs():
+    """The scale-`paper` path: ten one-hot outputs, an (n·10 × n·10) NTK and y flattened example-major."""
+    cfg = eos_ntk.SPEC.resolve(scale="quick", n=30, ntk_n=12, trace_n=6, widths=(8,), lrs=(0.5,), trace_lr=0.5,
+                               trace_steps=4, loss_goal=0.2, max_steps=300, linear_lrs=(0.3,))
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(30, 5, generator=gen)
+    y = torch.eye(10)[torch.randint(0, 10, (30,), generator=gen)]
+    res = eos_ntk.run_grid(cfg, eos_ntk.Data("toy", x, y, "none"), n_show=5)
+    row = res.runs.iloc[0]
+    assert row["status"] in {"stopped", "max_steps"}
+    assert 0 < row["kta_final"] <= 1 and 0 < row["A10_final"] <= 1
+    assert res.spectra["i"].max() == 5
