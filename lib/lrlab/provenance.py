@@ -5,6 +5,7 @@ Shown at the end of every chapter and written as ``provenance.json`` beside ``cl
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -34,7 +35,8 @@ def git_commit(folder: Path | None = None) -> str:
     return sha + ("+dirty" if dirty else "")
 
 
-def versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+@functools.cache
+def _versions(packages: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for p in packages:
         try:
@@ -42,6 +44,11 @@ def versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Installed versions of ``packages`` (read once per process: the metadata scan is slow)."""
+    return dict(_versions(packages))
 
 
 def device_info() -> dict[str, Any]:
@@ -70,11 +77,15 @@ class Provenance:
         """Record a dataset's checksum (see :func:`lrlab.data.sha256`)."""
         self.data[name] = checksum
 
+    @functools.cached_property
+    def _commit(self) -> str:
+        return git_commit()
+
     def collect(self) -> dict[str, Any]:
         return {
             "chapter": self.chapter,
             "parameters": self.config,
-            "commit": git_commit(),
+            "commit": self._commit,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "versions": versions(),
