@@ -65,6 +65,7 @@ def invalidate_if_stale(root: Path) -> bool:
     current = inputs_hash(root)
     if folder.exists() and (not stamp.is_file() or stamp.read_text() != current):
         shutil.rmtree(folder)
+        shutil.rmtree(root / "_build" / ".doctrees", ignore_errors=True)  # so Sphinx re-reads every chapter
         print("lrlab.book: the library or the pins changed since the last build: cleared the execution cache")
         return True
     return False

@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("sweep", help="run a chapter over a grid of parameters and seeds, cached and resumable")
     w.add_argument("chapter", help="chapter name, e.g. fluctuations (see `lrlab list`)")
-    w.add_argument("--scale", default="quick", help=f"preset: {' | '.join(SCALES)} (default quick)")
+    w.add_argument("--scale", default="book", help=f"preset: {' | '.join(SCALES)} (default book, as `lrlab run`)")
     w.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a swept parameter and its values (read as YAML; a list value in brackets: "
                         "lrs=[0.1,0.01],[0.001]); repeatable: the sweep is the product of the grids")

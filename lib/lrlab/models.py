@@ -49,7 +49,7 @@ class SIBatchNorm(BBatchNorm):
             mean, var = self.stats
         else:
             mean = x.mean(dim=1, keepdim=True)
-            var = x.var(dim=1, unbiased=False, keepdim=True)
+            var = (x - mean).square().mean(dim=1, keepdim=True)
             if self.collect:
                 self.stats = (mean.detach(), var.detach())
         return (x - mean) / torch.sqrt(var + self.eps)
@@ -81,7 +81,7 @@ class ConvBN(nn.Module):
             mean, var = self.stats
         else:
             mean = x.mean(dim=(1, 3, 4), keepdim=True)
-            var = x.var(dim=(1, 3, 4), unbiased=False, keepdim=True)
+            var = (x - mean).square().mean(dim=(1, 3, 4), keepdim=True)
             if self.collect:
                 self.stats = (mean.detach(), var.detach())
         return (x - mean) / torch.sqrt(var + self.eps)

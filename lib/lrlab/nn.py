@@ -63,7 +63,7 @@ class BBatchNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         mean = x.mean(dim=1, keepdim=True)
-        var = x.var(dim=1, unbiased=False, keepdim=True)
+        var = (x - mean).square().mean(dim=1, keepdim=True)
         return (x - mean) / torch.sqrt(var + self.eps)
 
 

@@ -34,10 +34,13 @@ def use_style() -> None:
     )
 
 
-def figure(ncols: int = 1, nrows: int = 1, height: float = 2.6, width: float = WIDTH, **kw):
-    """A figure of ``nrows × ncols`` panels at the book's width; returns ``(fig, axes)``."""
+def figure(ncols: int = 1, nrows: int = 1, height: float = 2.6, width: float = WIDTH, squeeze: bool = True, **kw):
+    """A figure of ``nrows × ncols`` panels at the book's width; returns ``(fig, axes)``.
+
+    ``axes`` is a single Axes for one panel unless ``squeeze=False``, which always gives a 2-D array.
+    """
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False, **kw)
-    return fig, axes if nrows * ncols > 1 else axes[0, 0]
+    return fig, axes if (nrows * ncols > 1 or not squeeze) else axes[0, 0]
 
 
 def lr_palette(values: Sequence[float]) -> dict[float, tuple]:

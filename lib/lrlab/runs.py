@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,29 @@ from lrlab.runtime import RUN_DIR_ENV
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LRLAB_PROGRESS": "0"}
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as ``-p`` reads it, but ``1e-3`` is a number (PyYAML's YAML 1.1 floats need a dot)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def read_value(raw: str, what: str) -> Any:
+    """A command-line value read as YAML (``0.1``, ``1e-3``, ``[0.1,0.01]``, ``adam``, ``false``)."""
+    try:
+        return yaml.load(raw, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as e:
+        raise ValueError(f"{what}: the value is not readable ({e.__class__.__name__})") from None
+
+
 def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
     """``["lrs=[0.1,0.01]", "epochs=50"]`` → ``{"lrs": [0.1, 0.01], "epochs": 50}`` (values read as YAML)."""
     out: dict[str, Any] = {}
@@ -33,10 +57,7 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"-p {item!r} is not allowed: it must be NAME=VALUE, e.g. -p epochs=50")
-        try:
-            out[name.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError as e:
-            raise ValueError(f"-p {item!r}: the value is not readable ({e.__class__.__name__})") from None
+        out[name.strip()] = read_value(raw, f"-p {item!r}")
     return out
 
 
