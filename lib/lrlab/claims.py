@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lrlab.runtime import write_json
+
 VERDICTS: tuple[str, ...] = ("reproduced", "partial", "not reproduced")
 EXPECTED_AT: tuple[str, ...] = ("book", "paper")
 
@@ -165,12 +167,7 @@ class Scorecard:
 
     def save(self, folder: str | Path) -> Path:
         """Write ``claims.json`` into ``folder`` (created if needed); return its path."""
-        path = Path(folder) / "claims.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        tmp.replace(path)
-        return path
+        return write_json(Path(folder) / "claims.json", self.to_json())
 
     def check(self) -> None:
         """Assert every claim expected at this scale: raise ``AssertionError`` naming those not reproduced."""

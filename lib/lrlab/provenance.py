@@ -6,7 +6,6 @@ Shown at the end of every chapter and written as ``provenance.json`` beside ``cl
 from __future__ import annotations
 
 import functools
-import json
 import os
 import platform
 import subprocess
@@ -15,6 +14,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from lrlab.runtime import write_json
 
 PACKAGES = ("lrlab", "torch", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "seaborn", "papermill")
 
@@ -96,12 +97,7 @@ class Provenance:
         }
 
     def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / "provenance.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.collect(), indent=2) + "\n")
-        tmp.replace(path)
-        return path
+        return write_json(Path(folder) / "provenance.json", self.collect())
 
     def _repr_markdown_(self) -> str:
         p = self.collect()

@@ -22,7 +22,7 @@ import yaml
 from lrlab import claims as claims_mod
 from lrlab import studies
 from lrlab.config import Config
-from lrlab.runtime import RUN_DIR_ENV
+from lrlab.runtime import RUN_DIR_ENV, write_json
 
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LRLAB_PROGRESS": "0"}
 
@@ -110,12 +110,6 @@ class RunRecord:
         return self.ok and all(c.ok for c in self.claims)
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    tmp.replace(path)
-
-
 def run_chapter(
     chapter: str,
     scale: str = "book",
@@ -136,7 +130,7 @@ def run_chapter(
     out = Path(folder) if folder else default_folder(chapter, scale)
     out.mkdir(parents=True, exist_ok=True)
     given = dict(params or {})
-    _write_json(out / "params.json", {"chapter": chapter, "scale": scale, "given": given, "resolved": cfg.as_dict()})
+    write_json(out / "params.json", {"chapter": chapter, "scale": scale, "given": given, "resolved": cfg.as_dict()})
     for stale in ("claims.json", "provenance.json", "status.json"):
         (out / stale).unlink(missing_ok=True)
     inject = {"scale": scale, **{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()}}
@@ -159,7 +153,7 @@ def run_chapter(
                 os.environ[k] = v
     wall = time.perf_counter() - start
     found = claims_mod.load(out / "claims.json") if (out / "claims.json").is_file() else []
-    _write_json(out / "status.json", {"ok": not error, "error": error, "wall_s": round(wall, 2)})
+    write_json(out / "status.json", {"ok": not error, "error": error, "wall_s": round(wall, 2)})
     return RunRecord(out, not error, found, wall, error)
 
 

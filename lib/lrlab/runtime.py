@@ -7,9 +7,12 @@ threads each ran 280x slower than with one on the 2-core machine), and picks the
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,3 +88,16 @@ def results_dir(chapter: str) -> Path:
         folder = (root / "_build" / "results" / chapter) if root else Path("lrlab-results") / chapter
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as JSON atomically: a private temporary file renamed over ``path`` (folder created).
+
+    A reader never sees a half-written file, and two writers never share a temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.replace(path)
+    return path

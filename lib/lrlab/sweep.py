@@ -62,6 +62,7 @@ import yaml
 
 from lrlab.runs import parse_assignments as _parse_assignments
 from lrlab.runs import read_value
+from lrlab.runtime import write_json
 
 FORMAT = 1
 CACHE_ENV = "LRLAB_CACHE"
@@ -336,13 +337,6 @@ def point_key(chapter: str, inputs: Mapping[str, str], resolved: Mapping[str, An
 
 
 # ---- the cache -----------------------------------------------------------------------------------------------
-
-
-def _write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically: a private temporary file renamed over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    tmp.replace(path)
 
 
 @dataclass
@@ -751,7 +745,7 @@ def run_sweep(
     workers = workers or max(1, min(len(points), os.cpu_count() or 1))
     out.mkdir(parents=True, exist_ok=True)
     source = [str(p.relative_to(_lrlab_root().parent)) for p in source_files(chapter)]
-    _write_json(out / "sweep.json", {
+    write_json(out / "sweep.json", {
         "format": FORMAT, "chapter": chapter, "scale": scale, "grid": dict(grid or {}), "seeds": list(seeds),
         "fixed": dict(fixed or {}), "device": device, "cache": str(store.root), "inputs": inputs,
         "source_files": source, "points": [p.as_json() for p in points],
@@ -782,7 +776,7 @@ def run_sweep(
             todo.append(p)
 
     def save_points() -> None:
-        _write_json(out / "points.json", {p.name: outcomes[p.name].as_json() if p.name in outcomes else
+        write_json(out / "points.json", {p.name: outcomes[p.name].as_json() if p.name in outcomes else
                                           {"status": "pending", "key": p.key} for p in points})
 
     save_points()
