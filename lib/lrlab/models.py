@@ -39,6 +39,9 @@ class SIBatchNorm(BBatchNorm):
     (see :func:`population_bn`). Input ``(K, B, width)``.
     """
 
+    dims: tuple[int, ...] = (1,)
+    """Axes the batch statistics are taken over (the batch axis)."""
+
     def __init__(self, eps: float = 1e-5):
         super().__init__(eps)
         self.stats: tuple[Tensor, Tensor] | None = None
@@ -48,8 +51,8 @@ class SIBatchNorm(BBatchNorm):
         if self.stats is not None and not self.collect:
             mean, var = self.stats
         else:
-            mean = x.mean(dim=1, keepdim=True)
-            var = (x - mean).square().mean(dim=1, keepdim=True)
+            mean = x.mean(dim=self.dims, keepdim=True)
+            var = (x - mean).square().mean(dim=self.dims, keepdim=True)
             if self.collect:
                 self.stats = (mean.detach(), var.detach())
         return (x - mean) / torch.sqrt(var + self.eps)
@@ -67,24 +70,10 @@ class BAffine(nn.Module):
         return x * self.weight + self.bias
 
 
-class ConvBN(nn.Module):
+class ConvBN(SIBatchNorm):
     """BN without affine over ``(B, H, W)`` per channel and configuration; input ``(K, B, C, H, W)``."""
 
-    def __init__(self, eps: float = 1e-5):
-        super().__init__()
-        self.eps = eps
-        self.stats: tuple[Tensor, Tensor] | None = None
-        self.collect = False
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.stats is not None and not self.collect:
-            mean, var = self.stats
-        else:
-            mean = x.mean(dim=(1, 3, 4), keepdim=True)
-            var = (x - mean).square().mean(dim=(1, 3, 4), keepdim=True)
-            if self.collect:
-                self.stats = (mean.detach(), var.detach())
-        return (x - mean) / torch.sqrt(var + self.eps)
+    dims = (1, 3, 4)
 
 
 @contextmanager
@@ -94,7 +83,7 @@ def population_bn(model: nn.Module, x: Tensor):
     This is BN in eval mode with population statistics of ``x`` (the papers' test metrics use eval-mode BN,
     ``get_info.py --eval_model`` in the official code); on exit the layers go back to batch statistics.
     """
-    bns = [m for m in model.modules() if isinstance(m, (SIBatchNorm, ConvBN))]
+    bns = [m for m in model.modules() if isinstance(m, SIBatchNorm)]
     try:
         with torch.no_grad():
             for m in bns:

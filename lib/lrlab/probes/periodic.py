@@ -129,10 +129,9 @@ def predicted_period(lr, wd, elr_ratio):
 
 
 def _bn_modules(model: nn.Module) -> list[nn.Module]:
-    from lrlab.models import ConvBN, SIBatchNorm
     from lrlab.nn import BBatchNorm
 
-    return [m for m in model.modules() if isinstance(m, (SIBatchNorm, ConvBN, BBatchNorm))]
+    return [m for m in model.modules() if isinstance(m, BBatchNorm)]
 
 
 class StepRecorder:
