@@ -109,8 +109,53 @@ def test_chapter_shows_scorecard_exercises_and_figures(chapter):
     assert len(re.findall(r'<img[^>]+src="[^"]*_images/', html)) >= 2, "figures rendered as images"
     assert "&lt;Figure size" not in html, "a figure was rendered as its text repr"
     assert "Provenance" in html
+    badge = html.find('class="lrlab-badge')
+    assert badge != -1 and "lrlab-badge-icon" in html, "the run-time badge"
+    assert badge < html.find('id="claims-under-test"'), "the badge sits under the introduction, above the claims"
+    assert "lrlab.timings" not in html, "the badge's code cell is hidden (remove-input)"
+    assert re.search(r"quick <b>[^<]+</b> · book <b>[^<]+</b>|not measured yet", html), "the badge shows the times"
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     _chromium("--virtual-time-budget=8000", "--window-size=1280,2400", f"--screenshot={shots / chapter}.png",
               page.as_uri())
     assert (shots / f"{chapter}.png").stat().st_size > 10_000, "screenshot"
+
+
+def _term_links(html: str) -> list[str]:
+    return re.findall(r'<a[^>]+href="([^"]*glossary\.html#term-[^"]*)"', html)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_terms_link_to_glossary_entries(chapter):
+    page = HTML / "chapters" / f"{chapter}.html"
+    links = _term_links(page.read_text())
+    assert len(set(links)) >= 4, f"{chapter}: key terms link to the glossary"
+    glossary = HTML / "book" / "glossary.html"
+    ids = _ids(glossary.read_text())
+    for href in links:
+        url = urlparse(href)
+        assert (page.parent / unquote(url.path)).resolve() == glossary.resolve(), href
+        assert url.fragment in ids, f"{chapter}: glossary anchor {url.fragment} missing"
+
+
+def test_every_glossary_reference_in_the_book_resolves():
+    glossary = HTML / "book" / "glossary.html"
+    ids = _ids(glossary.read_text())
+    for page in _pages():
+        for href in _term_links(page.read_text()):
+            assert urlparse(href).fragment in ids, f"{page.name}: {href} has no glossary entry"
+
+
+def test_teaching_page_renders_runtimes_and_experiments():
+    page = HTML / "book" / "teaching.html"
+    assert page.is_file(), "book/teaching is not in the built book"
+    html = dom(page)
+    assert "<table" in html, "the run-time table"
+    text = re.sub(r"<[^>]+>", "", re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S))
+    text = " ".join(text.split())
+    for chapter in CHAPTERS:
+        assert f"lrlab run {chapter}" in text, f"teaching page: no in-class experiment for {chapter}"
+        assert f"chapters/{chapter}.html" in html, f"teaching page: no link to {chapter}"
+        assert re.search(rf"{chapter}\s+(not measured|[0-9])", text), f"teaching page: no run time for {chapter}"
+    assert "learning goals" in text
+    assert "Traceback" not in text, "a cell of the teaching page failed"

@@ -3,12 +3,13 @@
 import ast
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lrlab import studies
+from lrlab import cli, runs, studies
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -20,6 +21,36 @@ def _cells(nb: Path) -> list[dict]:
 
 def _src(cell: dict) -> str:
     return "".join(cell["source"])
+
+
+def _markdown(nb: Path) -> str:
+    return "\n".join(_src(c) for c in _cells(nb) if c["cell_type"] == "markdown")
+
+
+def _glossary_terms() -> set[str]:
+    """The terms the glossary defines (``{glossary}`` directive of book/glossary.md), lower case."""
+    text = (ROOT / "book" / "glossary.md").read_text()
+    body = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S)
+    assert body, "book/glossary.md holds a {glossary} directive"
+    return {line.strip().lower() for line in body.group(1).splitlines()
+            if line.strip() and not line[0].isspace() and not line.startswith(":")}
+
+
+def _run_commands(text: str, chapter: str | None = None) -> list[str]:
+    """Every ``lrlab run ...`` command in ``text``: inline code and lines of code blocks, comments dropped."""
+    found = [" ".join(m.split()) for m in re.findall(r"(?<!`)`(lrlab run [^`]+)`(?!`)", text)]
+    for block in re.findall(r"^```(?:bash|console|shell)[ \t]*\n(.*?)^```[ \t]*$", text, re.S | re.M):
+        found += [line.split("  #")[0].strip() for line in block.splitlines() if line.strip().startswith("lrlab run ")]
+    return [c for c in found if chapter is None or shlex.split(c)[2] == chapter]
+
+
+def _check_command(command: str) -> dict:
+    """Parse a documented ``lrlab run`` command as the CLI does and validate its parameters (ValueError if not)."""
+    args = cli._parser().parse_args(shlex.split(command)[1:])
+    params = runs.load_params_file(args.params_file) if args.params_file else {}
+    params.update(runs.parse_assignments(args.param))
+    runs.resolve(args.chapter, args.scale, params)
+    return params
 
 
 def test_every_registered_chapter_has_a_notebook_and_vice_versa():
@@ -66,6 +97,99 @@ def test_chapter_contract(nb):
     assert "{glue:figure}" in text and "def " not in code, "figures glued; no helpers defined in a notebook"
 
 
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runtime_badge_cell_under_the_introduction(nb):
+    cells = _cells(nb)
+    params = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    badges = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "lrlab.timings" in _src(c)]
+    assert len(badges) == 1, f"{nb.name}: one code cell shows the run-time badge (lrlab.timings.badge)"
+    i = badges[0]
+    assert f'badge("{nb.stem}")' in _src(cells[i]), f"{nb.name}: the badge of this chapter"
+    assert "remove-input" in cells[i].get("metadata", {}).get("tags", []), f"{nb.name}: badge cell tagged remove-input"
+    assert 0 < i < params, f"{nb.name}: the badge comes after the title and introduction, before the parameters"
+    assert all(c["cell_type"] == "markdown" for c in cells[:i]), f"{nb.name}: only the introduction before the badge"
+    assert _src(cells[0]).startswith("# "), f"{nb.name}: the title opens the chapter"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_key_terms_link_to_the_glossary(nb):
+    text = _markdown(nb)
+    targets = [(m.group(2) or m.group(1)).strip().lower()
+               for m in re.finditer(r"\{term\}`([^`<]+?)(?:\s*<([^>]+)>)?`", text)]
+    assert len(targets) >= 4, f"{nb.name}: link the chapter's key terms to the glossary with {{term}}"
+    missing = set(targets) - _glossary_terms()
+    assert not missing, f"{nb.name}: terms not in book/glossary.md: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_equations_are_labelled_and_referenced(nb):
+    text = _markdown(nb)
+    labels = re.findall(r"\$\$[ \t]*\((\S+?)\)[ \t]*$", text, re.M)
+    refs = set(re.findall(r"\{eq\}`([^`]+)`", text))
+    assert len(labels) >= 2, f"{nb.name}: number the key displayed equations with a label"
+    assert len(set(labels)) == len(labels), f"{nb.name}: duplicate equation labels"
+    prefix = labels[0].split("-")[0]
+    assert all(label.startswith(prefix + "-") for label in labels), f"{nb.name}: one chapter prefix for labels"
+    assert not set(labels) - refs, f"{nb.name}: equations never referenced: {sorted(set(labels) - refs)}"
+    assert not refs - set(labels), f"{nb.name}: references to unknown equations: {sorted(refs - set(labels))}"
+
+
+def test_equation_labels_are_unique_across_chapters():
+    labels = [label for nb in NOTEBOOKS for label in re.findall(r"\$\$[ \t]*\((\S+?)\)[ \t]*$", _markdown(nb), re.M)]
+    assert len(labels) == len(set(labels))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_figures_are_named_captioned_and_referenced(nb):
+    text = _markdown(nb)
+    figures = re.findall(r"```\{glue:figure\} (\S+)\n(.*?)```", text, re.S)
+    assert figures, f"{nb.name}: glued figures"
+    refs = set(re.findall(r"\{numref\}`([^`]+)`", text))
+    for key, body in figures:
+        name = re.search(r"^:name: (\S+)$", body, re.M)
+        assert name and name.group(1).startswith("fig-"), f"{nb.name}: figure {key} needs :name: fig-..."
+        caption = "\n".join(line for line in body.splitlines() if not line.startswith(":")).strip()
+        assert len(caption) > 20, f"{nb.name}: figure {key} needs a caption"
+        assert name.group(1) in refs, f"{nb.name}: figure {name.group(1)} is never referenced with {{numref}}"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_exercises_predict_then_rerun_and_derive(nb):
+    text = _markdown(nb)
+    exercises = re.findall(r"```\{exercise\}([^\n]*)\n(.*?)```", text, re.S)
+    rerun = [title for title, body in exercises if _run_commands(body, nb.stem) and " -p " in body]
+    derive = [title for title, body in exercises if re.search(r"deriv|prove|show that", title + body, re.I)]
+    assert rerun, f"{nb.name}: a predict-then-re-run exercise with the exact `lrlab run {nb.stem} -p ...` command"
+    assert derive, f"{nb.name}: a short derivation exercise"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_documented_commands_are_valid(nb):
+    commands = _run_commands(_markdown(nb))
+    assert commands, f"{nb.name}: no `lrlab run` command found"
+    for command in commands:
+        assert shlex.split(command)[2] == nb.stem, f"{nb.name}: a command of another chapter: {command}"
+        try:
+            _check_command(command)
+        except (ValueError, SystemExit) as e:
+            pytest.fail(f"{nb.name}: `{command}` is not a valid command: {e}")
+
+
+def test_teaching_page_commands_are_valid():
+    page = next((ROOT / "book").glob("teaching.*"))
+    text = page.read_text()
+    if page.suffix == ".ipynb":
+        text = "\n".join(_src(c) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+    commands = [c for c in _run_commands(text) if not shlex.split(c)[2].isupper()]  # not `lrlab run CHAPTER`
+    for nb in NOTEBOOKS:
+        assert _run_commands(text, nb.stem), f"teaching page: no in-class experiment for {nb.stem}"
+    for command in commands:
+        try:
+            _check_command(command)
+        except (ValueError, SystemExit) as e:
+            pytest.fail(f"teaching page: `{command}` is not a valid command: {e}")
+
+
 def test_environment_yml_mirrors_requirements():
     reqs = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
@@ -86,3 +210,22 @@ def test_every_chapter_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for nb in NOTEBOOKS:
         assert f"chapters/{nb.stem}" in toc
+    assert "book/teaching" in toc, "the teaching notes are in the ToC"
+
+
+def test_launch_buttons_need_a_repository_and_the_download_button_is_on():
+    """Binder / Colab / JupyterHub launch buttons and Thebe need the repository's public address (book/rerun.md)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    html = config.get("html", {})
+    assert html.get("use_download_button") is True, "readers download a chapter as .ipynb"
+    repo_url = (config.get("repository") or {}).get("url") or ""
+    launch = config.get("launch_buttons") or {}
+    wants_repo = [k for k in ("binderhub_url", "colab_url", "jupyterhub_url") if launch.get(k)]
+    wants_repo += ["launch_buttons.thebe"] * bool(launch.get("thebe"))
+    wants_repo += [k for k in ("use_repository_button", "use_issues_button", "use_edit_page_button") if html.get(k)]
+    if wants_repo:
+        assert re.match(r"https://\S+/\S+", repo_url), f"{wants_repo} set without repository.url"
+        assert (config.get("repository") or {}).get("branch"), "repository.branch is needed with repository.url"
+    for key in ("binderhub_url", "colab_url", "jupyterhub_url"):
+        if launch.get(key):
+            assert str(launch[key]).startswith("https://"), f"launch_buttons.{key} must be an https URL"

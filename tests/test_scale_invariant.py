@@ -299,3 +299,20 @@ def test_destabilisations_find_spikes():
     )
     sp = st.destabilisations(h)
     assert list(sp["epoch"]) == [3, 6] and list(sp["elr_before"]) == [3, 6]
+
+
+@pytest.mark.parametrize("shape, dims, spatial_from", [((3, 16, 5), (1,), None), ((2, 8, 4, 3, 3), (1, 3, 4), 3)])
+def test_fused_batch_normalize_equals_the_written_out_formula(shape, dims, spatial_from):
+    """lrlab.nn.batch_normalize (torch's fused kernel) = (x − mean)/√(var + eps) per configuration, values and
+    gradients, for the MLP's (K, B, W) and the ConvNet's (K, B, C, H, W) layouts."""
+    from lrlab.nn import batch_normalize
+
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64, requires_grad=True)
+    w = torch.randn(*shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    mean = x.mean(dim=dims, keepdim=True)
+    expected = (x - mean) / torch.sqrt((x - mean).square().mean(dim=dims, keepdim=True) + 1e-5)
+    got = batch_normalize(x, spatial_from, 1e-5)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    g_expected, = torch.autograd.grad((expected * w).sum(), x)
+    g_got, = torch.autograd.grad((got * w).sum(), x)
+    torch.testing.assert_close(g_got, g_expected, rtol=1e-10, atol=1e-12)

@@ -123,6 +123,23 @@ def test_sharpness_validation():
         sharpness.HessianOperator(lambda: model(x), list(model.parameters()))
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")
+def test_lanczos_agrees_with_pyhessian():
+    """Peer check: PyHessian's power iteration (PyPI ``pyhessian``, pinned) finds the same top eigenvalue."""
+    from pyhessian import hessian as PyHessian
+
+    gen = torch.Generator().manual_seed(5)
+    x, y = torch.randn(40, 4, generator=gen), torch.randn(40, generator=gen)
+    model = eos_ntk.scalar_net(eos_ntk.tanh_mlp(4, (8,), 1, seed=1), 1)  # float32, as PyHessian draws its vectors
+    ours = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), tol=0).value
+    exact = float(torch.linalg.eigvalsh(exact_hessian(model.double(), x.double(), y.double()))[-1])
+    model.float()
+    torch.manual_seed(0)
+    peer = PyHessian(model, eos_ntk.half_mse, data=(x, y), cuda=False).eigenvalues(maxIter=3000, tol=1e-9)[0][0]
+    assert abs(ours - exact) / exact < 1e-5
+    assert abs(peer - ours) / ours < 1e-4
+
+
 def test_lanczos_deterministic():
     model, x, y = tiny_problem(0)
     a = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), seed=3)
@@ -141,6 +158,45 @@ def test_ntk_equals_explicit_jacobian_product():
     x2 = x[:2] + 0.5
     torch.testing.assert_close(ntk.empirical_ntk(model, x, x2), J @ ntk.jacobian_loop(model, x2).T,
                                rtol=1e-10, atol=1e-12)
+
+
+def _explicit(model, x, x2=None):
+    J = ntk.jacobian_loop(model, x)
+    return J @ (J if x2 is None else ntk.jacobian_loop(model, x2)).T
+
+
+def test_structured_ntk_equals_explicit_jacobian_product_multi_output():
+    """Two hidden layers, three outputs, a frozen bias, and a second input set: every block of J Jᵀ."""
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    x2 = torch.randn(4, 3, generator=gen, dtype=torch.float64)
+    model = eos_ntk.tanh_mlp(3, (6, 5), 3, seed=2).double()
+    model[2].bias.requires_grad_(False)
+    for method in ("structured", "jacobian", "auto"):
+        torch.testing.assert_close(ntk.empirical_ntk(model, x, method=method), _explicit(model, x),
+                                   rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(ntk.empirical_ntk(model, x, x2, method=method), _explicit(model, x, x2),
+                                   rtol=1e-10, atol=1e-12)
+
+
+def test_structured_ntk_refuses_what_it_cannot_handle():
+    bn = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)).double()
+    assert "couples the examples" in ntk.structured_unsupported(bn)
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(ValueError, match="BatchNorm1d"):
+        ntk.structured_ntk(bn, x)
+    ln = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 1)).double()  # LayerNorm has parameters
+    assert "LayerNorm" in ntk.structured_unsupported(ln)
+    torch.testing.assert_close(ntk.empirical_ntk(ln, x), _explicit(ln, x), rtol=1e-10, atol=1e-12)  # auto: J
+    emb = nn.Sequential(nn.Embedding(5, 3), nn.Flatten(), nn.Linear(6, 1))
+    assert "Embedding" in ntk.structured_unsupported(emb)
+    shared = nn.Linear(3, 3).double()
+    with pytest.raises(ValueError, match="twice"):
+        ntk.structured_ntk(nn.Sequential(shared, nn.Tanh(), shared), x)
+    with pytest.raises(ValueError, match="method = 'fast'"):
+        ntk.empirical_ntk(shared, x, method="fast")
+    with pytest.raises(ValueError, match="empty"):
+        ntk.structured_ntk(shared, x[:0])
 
 
 def test_ntk_of_linear_model_is_gram_matrix():

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lrlab.nn import BBatchNorm, BLinear, generators, uniform_
+from lrlab.nn import BBatchNorm, BLinear, batch_normalize, generators, uniform_
 
 HEAD_OFFSET = 7_919
 """Seed offset of the head's generator, so the head is not drawn from the hidden layers' stream."""
@@ -41,6 +41,8 @@ class SIBatchNorm(BBatchNorm):
 
     dims: tuple[int, ...] = (1,)
     """Axes the batch statistics are taken over (the batch axis)."""
+    spatial_from: int | None = None
+    """The same axes for :func:`lrlab.nn.batch_normalize`: the batch axis plus the trailing axes from here on."""
 
     def __init__(self, eps: float = 1e-5):
         super().__init__(eps)
@@ -48,13 +50,13 @@ class SIBatchNorm(BBatchNorm):
         self.collect = False
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.stats is not None and not self.collect:
-            mean, var = self.stats
-        else:
+        if self.stats is None and not self.collect:
+            return batch_normalize(x, self.spatial_from, self.eps)
+        if self.collect:
             mean = x.mean(dim=self.dims, keepdim=True)
             var = (x - mean).square().mean(dim=self.dims, keepdim=True)
-            if self.collect:
-                self.stats = (mean.detach(), var.detach())
+            self.stats = (mean.detach(), var.detach())
+        mean, var = self.stats
         return (x - mean) / torch.sqrt(var + self.eps)
 
 
@@ -74,6 +76,7 @@ class ConvBN(SIBatchNorm):
     """BN without affine over ``(B, H, W)`` per channel and configuration; input ``(K, B, C, H, W)``."""
 
     dims = (1, 3, 4)
+    spatial_from = 3
 
 
 @contextmanager

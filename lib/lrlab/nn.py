@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -62,9 +63,27 @@ class BBatchNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: Tensor) -> Tensor:
-        mean = x.mean(dim=1, keepdim=True)
-        var = (x - mean).square().mean(dim=1, keepdim=True)
-        return (x - mean) / torch.sqrt(var + self.eps)
+        return batch_normalize(x, None, self.eps)
+
+
+def batch_normalize(x: Tensor, spatial_from: int | None, eps: float) -> Tensor:
+    """(x − mean) / √(var + eps), statistics per configuration and channel over the batch axis (1) and, when
+    ``spatial_from`` is given, the trailing axes from it on (``None`` for ``(K, B, W)``; ``3`` for
+    ``(K, B, C, H, W)``, per channel over batch and pixels).
+
+    Computed by torch's fused ``batch_norm`` kernel on a ``(B, K·C, rest)`` view (biased variance, as
+    ``nn.BatchNorm`` in training mode): 4× faster forward and backward than the same formula written out, which
+    dominated the sphere and periodic chapters' training profiles (``benchmarks/bench_training.py``).
+    """
+    if eps <= 0:  # exact scale invariance (the tests' eps = 0): torch's kernel refuses it, write the formula out
+        dims = (1,) if spatial_from is None else (1, *range(spatial_from, x.dim()))
+        mean = x.mean(dim=dims, keepdim=True)
+        return (x - mean) / torch.sqrt((x - mean).square().mean(dim=dims, keepdim=True) + eps)
+    K, B = x.shape[:2]
+    channels = math.prod(x.shape[2:spatial_from])
+    flat = x.transpose(0, 1).reshape(B, K * channels, -1)
+    y = F.batch_norm(flat, None, None, training=True, eps=eps)
+    return y.reshape(B, K, *x.shape[2:]).transpose(0, 1)
 
 
 class BMLP(nn.Sequential):

@@ -6,6 +6,12 @@ For a network f(x; θ) with k outputs on n inputs, the Jacobian J = ∂f/∂θ h
 - :func:`jacobian` computes J with ``torch.func`` (``vmap`` over examples of ``jacrev`` of the one-example
   network), the "Jacobian contraction" route of the PyTorch NTK tutorial; :func:`empirical_ntk` contracts it.
   :func:`jacobian_loop` is the per-example ``autograd.grad`` loop it replaces (the baseline, and a check).
+- :func:`structured_ntk` computes the same K without forming J, for networks whose parameters all sit in
+  ``nn.Linear`` layers applied to each example on its own (the chapter's tanh MLPs and the two-layer linear
+  network). A linear layer z = W a + b has ∂f/∂W = δ aᵀ with δ = ∂f/∂z, so its block of J Jᵀ is
+  (δ_i·δ_j)(a_i·a_j) (+ δ_i·δ_j for the bias): two Gram matrices of widths ``out`` and ``in`` instead of one of width
+  ``out·in`` (the "structured derivatives" of Novak et al. 2022, *Fast finite width neural tangent kernel*, §3).
+  One forward and one backward pass per output give every δ and a. :func:`empirical_ntk` uses it when it applies.
 - Kernel-target alignment (Cristianini et al. 2001): KTA(K, y) = ⟨K, yyᵀ⟩_F / (‖K‖_F ‖yyᵀ‖_F)
   = yᵀKy / (‖K‖_F ‖y‖²) (:func:`kta`).
 - With K = Σ_i λ_i u_i u_iᵀ (λ descending), the paper's Figure 1 normalises the eigenvalues by ‖λ‖₂ = ‖K‖_F
@@ -63,8 +69,110 @@ def jacobian_loop(model: nn.Module, x: Tensor) -> Tensor:
     return torch.stack(rows)
 
 
-def empirical_ntk(model: nn.Module, x: Tensor, x2: Tensor | None = None, chunk_size: int | None = None) -> Tensor:
-    """K = J(x) J(x2)ᵀ (``x2`` defaults to ``x``), computed by Jacobian contraction with ``torch.func``."""
+_BATCH_COUPLED = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm)
+
+
+def structured_unsupported(model: nn.Module) -> str | None:
+    """Why :func:`structured_ntk` cannot handle ``model`` (``None`` when it can).
+
+    It needs every trainable parameter to belong to an ``nn.Linear`` and no module that mixes examples
+    (batch normalisation in training mode).
+    """
+    for name, module in model.named_modules():
+        if isinstance(module, _BATCH_COUPLED) and module.training:
+            return f"module {name!r} ({type(module).__name__}) couples the examples of a batch"
+        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
+        if own and not isinstance(module, nn.Linear):
+            return f"module {name!r} ({type(module).__name__}) has parameters and is not nn.Linear"
+    if not any(p.requires_grad for p in model.parameters()):
+        return "the model has no trainable parameters"
+    return None
+
+
+@dataclass
+class _LayerFactors:
+    """For one linear layer: its inputs a (n, in), its output gradients δ (n·k, out), and which parts train."""
+
+    a: Tensor
+    delta: Tensor
+    weight: bool
+    bias: bool
+
+
+def _layer_factors(model: nn.Module, x: Tensor) -> list[_LayerFactors]:
+    """a and δ = ∂f_o(x_i)/∂z_i of every linear layer, rows example-major like :func:`jacobian`."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    inputs: dict[nn.Linear, Tensor] = {}
+    outputs: dict[nn.Linear, Tensor] = {}
+
+    def hook(module: nn.Linear, args: tuple[Tensor, ...], out: Tensor) -> None:
+        if module in inputs:
+            raise ValueError("structured_ntk: an nn.Linear is applied twice in one forward pass (shared weights)")
+        if args[0].dim() != 2:
+            raise ValueError(f"structured_ntk: nn.Linear inputs must be (batch, features), got {tuple(args[0].shape)}")
+        inputs[module] = args[0].detach()
+        outputs[module] = out
+
+    handles = [m.register_forward_hook(hook) for m in linears]
+    try:
+        with torch.enable_grad():
+            out = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    out = out.reshape(len(x), -1)
+    used = [m for m in linears if m in outputs]
+    zs = [outputs[m] for m in used]
+    k = out.shape[1]
+    per_output = [torch.autograd.grad(out[:, o].sum(), zs, retain_graph=o + 1 < k) for o in range(k)]
+    factors = []
+    for i, m in enumerate(used):
+        delta = torch.stack([g[i] for g in per_output], dim=1).reshape(len(x) * k, -1)  # (n·k, out)
+        bias = m.bias is not None and m.bias.requires_grad
+        factors.append(_LayerFactors(inputs[m], delta, m.weight.requires_grad, bias))
+    return factors
+
+
+def structured_ntk(model: nn.Module, x: Tensor, x2: Tensor | None = None) -> Tensor:
+    """K = J(x) J(x2)ᵀ from per-layer Gram matrices, without forming J (Novak et al. 2022, §3; see the module doc).
+
+    K = Σ_layers (Δ Δ₂ᵀ) ⊙ ((A A₂ᵀ) ⊗ 1_{k×k} [+ 1 with a bias]), with Δ the (n·k, out) output gradients and A the
+    (n, in) inputs of each ``nn.Linear``. Raises ``ValueError`` for models it cannot handle
+    (:func:`structured_unsupported`). Chapter ``eos_ntk`` computes every kernel this way.
+    """
+    if len(x) == 0 or (x2 is not None and len(x2) == 0):
+        raise ValueError("x is empty: the NTK needs at least one example")
+    why = structured_unsupported(model)
+    if why:
+        raise ValueError(f"structured_ntk cannot handle this model: {why}; use method='jacobian'")
+    f1 = _layer_factors(model, x)
+    f2 = f1 if x2 is None else _layer_factors(model, x2)
+    k = len(f1[0].delta) // len(x)
+    K = torch.zeros(len(f1[0].delta), len(f2[0].delta), dtype=f1[0].delta.dtype, device=f1[0].delta.device)
+    for a, b in zip(f1, f2):
+        dd = a.delta @ b.delta.T
+        if a.weight:
+            aa = a.a @ b.a.T
+            if k > 1:
+                aa = aa.repeat_interleave(k, 0).repeat_interleave(k, 1)
+            K.addcmul_(dd, aa.add_(1.0) if a.bias else aa)  # in place: one pass over n² entries per layer
+        elif a.bias:
+            K.add_(dd)
+    return K.detach()
+
+
+def empirical_ntk(
+    model: nn.Module, x: Tensor, x2: Tensor | None = None, chunk_size: int | None = None, method: str = "auto"
+) -> Tensor:
+    """K = J(x) J(x2)ᵀ (``x2`` defaults to ``x``).
+
+    ``method``: ``"structured"`` (:func:`structured_ntk`), ``"jacobian"`` (form J with ``torch.func`` and contract
+    it), or ``"auto"``: structured when the model allows it, else the Jacobian. Both give the same kernel (tested).
+    """
+    if method not in ("auto", "structured", "jacobian"):
+        raise ValueError(f"method = {method!r} is not allowed: it must be one of 'auto', 'structured', 'jacobian'")
+    if method == "structured" or (method == "auto" and structured_unsupported(model) is None):
+        return structured_ntk(model, x, x2)
     j1 = jacobian(model, x, chunk_size)
     j2 = j1 if x2 is None else jacobian(model, x2, chunk_size)
     return j1 @ j2.T

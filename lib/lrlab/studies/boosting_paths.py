@@ -833,7 +833,11 @@ def scorecard(cfg: Config, res: Results) -> Scorecard:
              f"gap < 1e-6 at m = {cfg.glm_m}; every ν > ν* diverges, or ends with gap > 1 or a β range > 1e-2 over "
              "the last 10 iterations",
              value={"nu_star": fac.groupby("seed").nu_star.first().tolist(),
-                    "max_gap_below": conv.final_gap.max(), "status_above": div.status.tolist()},
+                    "max_gap_below": conv.final_gap.max(), "status_above": div.status.tolist(),
+                    # every run of the ν/ν* grid, per seed (for the book's synthesis, lrlab.synthesis)
+                    "by_factor": {f"{f:g}": {"status": g.status.tolist(), "final_gap": g.final_gap.tolist(),
+                                             "beta_range": g.beta_range.tolist()}
+                                  for f, g in fac.sort_values("seed").groupby(fac.factor.round(6))}},
              measured=("ν* = " + ", ".join(f"{v:.3f}" for v in fac.groupby("seed").nu_star.first())
                        + f"; ν ≤ 0.95ν*: max gap {_fmt(conv.final_gap.max())} at m = {cfg.glm_m}; ν > ν*: "
                        + f"{int((div.status == 'diverged').sum())} of {len(div)} runs diverged, "

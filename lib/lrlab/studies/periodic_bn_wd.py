@@ -455,6 +455,23 @@ def analyse(cfg: Config, res: Results) -> Analysis:
                     period_table(res.all_trained, cfg), recursion(res.all_trained))
 
 
+def event_elrs(cfg: Config, an: Analysis) -> dict[str, dict[str, list[float]]]:
+    """Per learning rate of the free-norm SGD runs at ``cfg.wd`` that destabilise, and per seed: the median ELR
+    just before and just after its destabilisations (NaN for a seed without one). The book's synthesis
+    (:mod:`lrlab.synthesis`) sets these against the sphere chapter's regime boundaries."""
+    t, sp = an.table, an.spikes
+    free = t[~t.fixed & (t.wd == cfg.wd)]
+    seeds = sorted(free.seed.unique())
+    out: dict[str, dict[str, list[float]]] = {"elr_before": {}, "elr_after": {}}
+    for lr, g in free.groupby("lr"):
+        if not (g.events > 0).any():
+            continue
+        per_seed = [pr.events(sp[sp.config.isin(g[g.seed == s].config)]) for s in seeds]
+        for key, by_lr in out.items():
+            by_lr[f"{lr:g}"] = [float(np.median(ev[key])) if len(ev) else float("nan") for ev in per_seed]
+    return out
+
+
 def scorecard(cfg: Config, res: Results, an: Analysis | None = None) -> Scorecard:
     """Claims C1–C9 of the chapter, each judged seed by seed (criteria: the module constants above)."""
     an = analyse(cfg, res) if an is None else an
@@ -478,7 +495,7 @@ def scorecard(cfg: Config, res: Results, an: Analysis | None = None) -> Scorecar
         paper="η = 0.01: destabilisations at ≈ epochs 200, 400, 555, 860 of 1000 (Figure 2)",
         criterion=f"every seed: at each intermediate panel η ({', '.join(f'{v:g}' for v in mid)}) ≥ 3 "
         "destabilisations (≥ 2 complete periods), no run diverged",
-        value={f"{lr:g}": pan[pan.lr == lr].events.tolist() for lr in mid},
+        value={"events": {f"{lr:g}": pan[pan.lr == lr].events.tolist() for lr in mid}, **event_elrs(cfg, an)},
         measured="destabilisations per seed: " + "; ".join(
             f"η={lr:g}: {pan[pan.lr == lr].events.tolist()}" for lr in mid),
         verdict=verdict([a and "diverged" not in res.sgd.status for a in c1]), source=f"{src}, §3, Fig. 2",
@@ -512,6 +529,11 @@ def scorecard(cfg: Config, res: Results, an: Analysis | None = None) -> Scorecar
         measured="slope per seed: " + ", ".join(f"{v:.2f} ({npts[s]} points)" for s, v in slopes.items()),
         verdict=verdict([npts[s] >= 4 and abs(v + 1) <= SLOPE_TOL for s, v in slopes.items()]),
         source=f"{src}, Fig. 2; study notes §0",
+        expected_at=(),
+        note="not asserted: at scale book each mean period rests on two or three periods, and the timing of a "
+        "destabilisation is sensitive to float rounding; replacing the written-out batch-norm formula by torch's "
+        "fused kernel (equal to 1e-6) moved seed 0's slope from −0.81 to −0.59, so the verdict is reported, not "
+        "asserted",
     )
     # C4
     ctl = t[t.control]
@@ -525,7 +547,8 @@ def scorecard(cfg: Config, res: Results, an: Analysis | None = None) -> Scorecar
         paper="training with the SI norm fixed at its initial value shows no destabilisations (§5, fix_si_pnorm)",
         criterion="every seed: no loss-and-gradient spike at all in the fixed-norm run, while the free-norm run at "
         "the same (η, λ) has ≥ 2 destabilisations",
-        value={"fixed_spikes": ctl.spikes.tolist(), "free_events": ref.events.tolist()},
+        value={"fixed_spikes": ctl.spikes.tolist(), "free_events": ref.events.tolist(),
+               "fixed_elr": [float(_one(res.sgd, int(c)).elr.median()) for c in ctl.config]},
         measured=f"spikes at fixed norm: {ctl.spikes.tolist()}; destabilisations with free norm: "
         f"{ref.events.tolist()}",
         verdict=verdict(c4), source=f"{src}, §5",
@@ -733,20 +756,24 @@ def fig_periods(an: Analysis, cfg: Config):
     and the period weight decay alone would need for the run's measured ELR ratio (open markers)."""
     from lrlab import plots
 
-    t = an.table[an.table.scan & (an.table.periods > 0)]
+    t = an.table[an.table.scan & (an.table.periods > 0) & (an.table.mean_period > 0)]
     fig, ax = plots.figure(height=3.0, width=4.6)
+    if not len(t):  # no scan run completed a period: nothing to put on log axes
+        ax.text(0.5, 0.5, "no scan run completed a period", ha="center", va="center", transform=ax.transAxes)
+        ax.set(xlabel="ηλ", ylabel="mean period (steps)", xticks=[], yticks=[])
+        return fig
     seeds = sorted(an.table.seed.unique())
-    x = np.geomspace(t.eta_lambda.min() * 0.85, t.eta_lambda.max() * 1.15, 20) if len(t) else np.array([1.0])
+    x = np.geomspace(t.eta_lambda.min() * 0.85, t.eta_lambda.max() * 1.15, 20)
     for i, s in enumerate(seeds):
         g = t[t.seed == s]
         col = f"C{i}"
         ax.plot(g.eta_lambda, g.mean_period, "o", color=col, ms=5, label=f"seed {s}")
-        ax.plot(g.eta_lambda, g.wd_period, "o", mfc="none", color=col, ms=5)
+        wd = g[g.wd_period > 0]
+        ax.plot(wd.eta_lambda, wd.wd_period, "o", mfc="none", color=col, ms=5)
         if s in an.fits:
             ax.plot(x, an.fits[s](x), "-", color=col, lw=1, label=f"fit, slope {an.fits[s].slope:.2f}")
-    if len(t):
-        ref = float(np.exp(np.log(t.mean_period * t.eta_lambda).mean()))
-        ax.plot(x, ref / x, "k--", lw=1.2, label="slope −1")
+    ref = float(np.exp(np.log(t.mean_period * t.eta_lambda).mean()))
+    ax.plot(x, ref / x, "k--", lw=1.2, label="slope −1")
     ax.set(xscale="log", yscale="log", xlabel="ηλ", ylabel="mean period (steps)")
     ax.legend(fontsize="x-small")
     return fig

@@ -584,12 +584,18 @@ def scorecard(cfg: Config, results: Results) -> Scorecard:
     for s in seeds:
         g = table[table["seed"] == s].sort_values("elr")
         per_seed.append(ordered(g["regime"]) and set(g["regime"]) == set(REGIMES))
+    bnd = boundaries(table).set_index("seed")
     card.add(
         "C1",
         "Training on the sphere falls into three regimes, in ELR order.",
         paper="Fig. 1: convergence ≤ 5e-4 < equilibrium ≤ 5e-3 < divergence ≥ 5e-2 (ConvNetSI-32, CIFAR-10)",
         criterion="per seed: all three regimes appear and never go back as the ELR grows",
-        value=[bool(x) for x in per_seed],
+        # the regime map and its boundaries per seed, for the book's synthesis (lrlab.synthesis)
+        value={"holds": [bool(x) for x in per_seed],
+               "regime": {int(s): dict(zip(g["elr"], g["regime"]))
+                          for s, g in table.sort_values("elr").groupby("seed")},
+               "conv_max": {int(s): bnd.loc[s, "conv_max"] for s in seeds},
+               "div_min": {int(s): bnd.loc[s, "div_min"] for s in seeds}},
         measured="; ".join(
             f"seed {s}: " + " ".join(r[:3] for r in table[table['seed'] == s].sort_values('elr')['regime'])
             for s in seeds
@@ -622,18 +628,19 @@ def scorecard(cfg: Config, results: Results) -> Scorecard:
     )
 
     # C3: equilibrium loss rises with ELR
-    c3, c3m = [], []
+    c3, c3m, c3v = [], [], {}
     for s in seeds:
         g = table[(table["seed"] == s) & (table["regime"] == "equilibrium")].sort_values("elr")
         ok = len(g) >= 2 and bool(np.all(np.diff(g["train_loss"].to_numpy()) > 0))
         c3.append(ok)
         c3m.append(f"seed {s}: " + ", ".join(f"{e:g}→{v:.3g}" for e, v in zip(g["elr"], g["train_loss"])))
+        c3v[int(s)] = dict(zip(g["elr"], g["train_loss"]))
     card.add(
         "C3",
         "Within the chaotic equilibrium, the stationary loss rises with the ELR.",
         paper="Fig. 1: stationary loss ≈ 0.5, 1, 1.7 at ELR 1e-3, 2e-3, 5e-3",
         criterion="per seed (≥ 2 equilibrium ELRs): the second-half median train loss strictly increases with ELR",
-        value=c3,
+        value={"holds": c3, "loss": c3v},
         measured="; ".join(c3m),
         verdict=verdict_from_seeds(c3),
         source="fig-sr-map",
@@ -665,10 +672,10 @@ def scorecard(cfg: Config, results: Results) -> Scorecard:
     )
 
     # C5: regimes visible in conventional training
-    bnd = boundaries(table).set_index("seed")
     spikes = destabilisations(results.wd_history)
     settled = settled_elr(results.wd_history)
     c5, c5m = [], []
+    c5v: dict[str, dict[str, list]] = {}
     for (wd, s), g in settled.groupby(["wd", "seed"]):
         sp = spikes[(spikes["wd"] == wd) & (spikes["seed"] == s)]
         e = float(sp["elr_before"].median()) if len(sp) else float(g["elr"].iloc[0])
@@ -676,6 +683,10 @@ def scorecard(cfg: Config, results: Results) -> Scorecard:
         what = f"{len(sp)} spikes at ELR ≈ {e:.2g}" if len(sp) else f"settles at ELR ≈ {e:.2g}"
         c5.append(bool(lo <= e <= hi))
         c5m.append(f"wd {wd:g} seed {s}: {what}, band [{lo:g}, {hi:g}]")
+        row = c5v.setdefault(f"{wd:g}", {"seed": [], "spikes": [], "elr": []})
+        row["seed"].append(int(s))
+        row["spikes"].append(len(sp))
+        row["elr"].append(e)
     card.add(
         "C5",
         "The regimes are visible in conventional training: SGD + WD destabilises or settles at an ELR inside the "
@@ -683,7 +694,7 @@ def scorecard(cfg: Config, results: Results) -> Scorecard:
         paper="§6: the ELR of conventional training stabilises in / oscillates around the sphere's equilibrium band",
         criterion="per (wd, seed): the median ELR just before a loss spike (or, without spikes, the settled ELR) "
         "lies in [highest converging, lowest divergent] sphere ELR of the same seed",
-        value=c5,
+        value={"holds": c5, "by_wd": c5v},
         measured="; ".join(c5m),
         verdict=verdict_from_seeds(c5),
         source="fig-sr-wd",

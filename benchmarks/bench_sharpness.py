@@ -1,0 +1,203 @@
+"""Sharpness (the top Hessian eigenvalue) against a peer and a baseline (chapter ``eos_ntk``).
+
+On the chapter's tanh MLP 64-100-100-1 and book data (sklearn digits, n = 500), at initialisation and at the end of
+an η = 0.2 run, to a relative error of 1e-3 against a reference (Lanczos run to machine precision):
+
+1. our Lanczos (:func:`lrlab.probes.sharpness.lanczos_top`, cold start) against plain power iteration and against
+   PyHessian's power iteration (PyPI ``pyhessian``, pinned), in Hessian-vector products and seconds. PyHessian's
+   own stopping rule compares successive estimates, not the truth; we count its products until its estimate is
+   first within 1e-3 of the reference (its Rayleigh quotients are read off the products it computes);
+2. PyHessian, run to a tight tolerance, must agree with our reference (the peer check);
+3. one Hessian-vector product against one gradient;
+4. the cost of tracking sharpness during training at the book's measurement frequency, warm-started, over the
+   chapter's whole η grid for seed 0.
+
+Both sides are also run with their own stopping rules at tol = 1e-3, for time and the error they actually reach.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_sharpness.py
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import torch
+
+import common
+from lrlab.probes import sharpness as S
+from lrlab.studies import eos_ntk as st
+
+REL = 1e-3
+
+
+class _Reached(Exception):  # noqa: N818 - a signal, not an error
+    pass
+
+
+def model(x, y, cfg, trained_lr: float | None):
+    m = st.scalar_net(st.tanh_mlp(x.shape[1], (100, 100), 1, 0), 1)
+    if trained_lr:
+        st.gd_run(m, x, y, trained_lr, loss_goal=cfg.loss_goal, max_steps=20000, every=10**9)
+    return m
+
+
+def power_to(op, ref: float, limit: int = 2000) -> tuple[int | None, float]:
+    """Plain power iteration from a fixed Gaussian start: products and seconds until |λ̂ − ref| < REL·ref."""
+    v = torch.randn(op.size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    v /= v.norm()
+    start = time.perf_counter()
+    for i in range(1, limit + 1):
+        hv = op(v).double()
+        if abs(float(v @ hv) - ref) < REL * abs(ref):
+            return i, time.perf_counter() - start
+        v = hv / hv.norm()
+    return None, time.perf_counter() - start
+
+
+def pyhessian_to(m, x, y, ref: float) -> tuple[int | None, float]:
+    """PyHessian's power iteration: products and seconds until its Rayleigh quotient is within REL of ``ref``."""
+    import importlib
+
+    ph = importlib.import_module("pyhessian.hessian")  # the module: `pyhessian.hessian` the attribute is its class
+    original, count = ph.hessian_vector_product, [0]
+
+    def counted(grads, params, v):
+        hv = original(grads, params, v)
+        count[0] += 1
+        if abs(float(ph.group_product(hv, v)) - ref) < REL * abs(ref):
+            raise _Reached
+        return hv
+
+    torch.manual_seed(0)
+    h = ph.hessian(m, st.half_mse, data=(x, y), cuda=False)
+    ph.hessian_vector_product = counted
+    start = time.perf_counter()
+    try:
+        h.eigenvalues(maxIter=2000, tol=0.0)
+        return None, time.perf_counter() - start
+    except _Reached:
+        return count[0], time.perf_counter() - start
+    finally:
+        ph.hessian_vector_product = original
+        m.zero_grad(set_to_none=True)
+
+
+def lanczos_to(loss, params, ref: float, limit: int = 200) -> int | None:
+    """Our Lanczos stopped by the reference: the fewest products whose Ritz value is within REL of ``ref``."""
+    for k in range(1, limit + 1):
+        if abs(S.lanczos_top(loss, params, tol=0, maxiter=k).value - ref) < REL * abs(ref):
+            return k
+    return None
+
+
+def pyhessian_own(m, x, y) -> tuple[float, tuple[float, int]]:
+    """PyHessian stopped by its own rule at tol = REL: seconds, (value, products)."""
+    import importlib
+
+    ph = importlib.import_module("pyhessian.hessian")
+    original, count = ph.hessian_vector_product, [0]
+
+    def counted(*args):
+        count[0] += 1
+        return original(*args)
+
+    torch.manual_seed(0)
+    h = ph.hessian(m, st.half_mse, data=(x, y), cuda=False)
+    ph.hessian_vector_product = counted
+    try:
+        start = time.perf_counter()
+        value = h.eigenvalues(maxIter=2000, tol=REL)[0][0]
+        return time.perf_counter() - start, (float(value), count[0])
+    finally:
+        ph.hessian_vector_product = original
+        m.zero_grad(set_to_none=True)
+
+
+def tracking_share(cfg, x, y, lrs, catapult: bool) -> tuple[float, dict]:
+    """Tracking time over training time for seed 0 and the given η, on the chapter's schedule (every
+    ``sharp_every`` steps); with ``catapult``, also every step of the first ``catapult_steps`` where 2/η lies below
+    the initial sharpness, as the chapter does."""
+    base = st.scalar_net(st.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
+    s0 = S.lanczos_top(lambda: st.half_mse(base(x), y), list(base.parameters()), tol=cfg.lanczos_tol).value
+    per_lr = {}
+    for lr in lrs:
+        m = st.scalar_net(st.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
+        run = st.gd_run(m, x, y, lr, loss_goal=cfg.loss_goal, max_steps=cfg.max_steps,
+                        every=st.sharp_every(lr, cfg.sharp_dt), tol=cfg.lanczos_tol,
+                        early=cfg.catapult_steps if catapult and 2 / lr < s0 else 0)
+        per_lr[lr] = {"steps": run.steps, "calls": run.sharp_calls, "matvecs": run.matvecs,
+                      "train_s": run.train_s, "sharp_s": run.sharp_s}
+    total = sum(r["sharp_s"] for r in per_lr.values()) / sum(r["train_s"] for r in per_lr.values())
+    return total, per_lr
+
+
+def pyhessian_value(m, x, y) -> float:
+    from pyhessian import hessian
+
+    torch.manual_seed(0)
+    value = hessian(m, st.half_mse, data=(x, y), cuda=False).eigenvalues(maxIter=5000, tol=1e-9)[0][0]
+    m.zero_grad(set_to_none=True)
+    return float(value)
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph")
+    cfg = st.SPEC.resolve(scale="book")
+    d = st.load_data(cfg)
+    x, y = d.x, d.y
+    rows, details = [], {}
+    for label, lr in (("initialisation", None), ("end of the η = 0.2 run", 0.2)):
+        m = model(x, y, cfg, lr)
+        params = list(m.parameters())
+
+        def loss(m=m):
+            return st.half_mse(m(x), y)
+
+        ref = S.lanczos_top(loss, params, tol=0).value
+        lz_n = lanczos_to(loss, params, ref)
+        ph_n, ph_s = pyhessian_to(m, x, y, ref)
+        rows.append(common.row(f"sharpness at {label}: products to a relative error of 1e-3, Lanczos vs PyHessian",
+                               "Lanczos", lz_n, "PyHessian power iteration", ph_n, ph_n / lz_n,
+                               "≥ 2× fewer products", ph_n / lz_n >= 2, unit="Hessian-vector products",
+                               note="both sides stopped by the reference (equal accuracy)"))
+        lz_s, lz = common.median_time(lambda loss=loss, params=params: S.lanczos_top(loss, params, tol=REL), 3)
+        own_s, own = pyhessian_own(m, x, y)
+        lz_err, own_err = abs(lz.value - ref) / ref, abs(own[0] - ref) / ref
+        rows.append(common.row(f"sharpness at {label}: self-stopping at tol 1e-3, time, Lanczos vs PyHessian",
+                               "Lanczos", lz_s, "PyHessian power iteration", own_s, own_s / lz_s, "", None,
+                               note=f"Lanczos {lz.matvecs} products, error {lz_err:.1e}; PyHessian {own[1]} "
+                                    f"products, error {own_err:.1e}"))
+        op = S.HessianOperator(loss, params)
+        pw_n, pw_s = power_to(op, ref)
+        peer = pyhessian_value(m, x, y)
+        assert abs(peer - ref) < 1e-4 * ref, f"PyHessian ({peer}) and Lanczos ({ref}) disagree"
+        zero = torch.zeros(op.size)
+        hvp, _ = common.median_time(lambda op=op, zero=zero: op(zero), 21)
+        grad, _ = common.median_time(lambda loss=loss, params=params: torch.autograd.grad(loss(), params), 21)
+        rows.append(common.row(f"one Hessian-vector product vs one gradient ({label})", "Hessian-vector product",
+                               hvp, "gradient", grad, hvp / grad, "≤ 3 gradients", hvp / grad <= 3,
+                               note="ratio = cost of a product in gradients"))
+        details[label] = {"reference": ref, "pyhessian_tight": peer, "power_matvecs": pw_n, "power_s": pw_s,
+                          "lanczos_matvecs_to_1e-3": lz_n, "pyhessian_matvecs_to_1e-3": ph_n,
+                          "lanczos_self_stopping": {"matvecs": lz.matvecs, "relerr": lz_err},
+                          "pyhessian_self_stopping": {"matvecs": own[1], "relerr": own_err}}
+    share, per_lr = tracking_share(cfg, x, y, cfg.lrs, catapult=False)
+    rows.append(common.row("sharpness tracking at the book's frequency (every ⌈10/η⌉ steps), η grid, seed 0",
+                           "tracking", sum(r["sharp_s"] for r in per_lr.values()), "training",
+                           sum(r["train_s"] for r in per_lr.values()), share, "≤ 0.25 of training", share <= 0.25,
+                           note="ratio = tracking time / training time; per η: " + ", ".join(
+                               f"{lr:g}: {r['sharp_s'] / r['train_s']:.2f}" for lr, r in per_lr.items())))
+    lr = max(cfg.lrs)
+    cat_share, cat = tracking_share(cfg, x, y, (lr,), catapult=True)
+    rows.append(common.row(f"catapult phase at η = {lr:g}: sharpness at every one of the first "
+                           f"{cfg.catapult_steps} steps", "tracking", cat[lr]["sharp_s"], "training",
+                           cat[lr]["train_s"], cat_share, "", None,
+                           note="a separate probe of the catapult (every step), on top of the schedule above"))
+    details["tracking"] = per_lr
+    details["catapult"] = cat
+    common.save("sharpness", "Sharpness: Lanczos against PyHessian and power iteration", rows, details)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Training K configurations of a small model: one after another, in parallel processes, and batched.
+
+The workload is the sphere chapter's regime map at scale ``book`` (``sphere_regimes``: K = 10 ELRs × 3 seeds = 30
+scale-invariant BN MLPs 196-64-64-10, projected SGD, batch 128). Every variant trains the same K configurations
+for the same epochs on the same data, and configuration k must end with the same weights in all of them:
+
+- ``sequential``: one process, one thread, one configuration at a time;
+- ``processes``: two worker processes (one thread each), each training its half one configuration at a time;
+- ``batched``: one process, one thread, all K as one batched ``bmm`` computation (:mod:`lrlab.nn`);
+- ``batched x 2 processes``: two worker processes, each training its half batched (both cores busy).
+
+Throughput is model-steps per second of steady-state training: each variant runs ``--epochs`` and 2 epochs, and
+the difference of the two wall times (medians of repeats) prices the extra steps alone, without the fixed costs
+both runs share (building the models, the probes at the start and the end). The workers are started and warmed
+up before the clock runs. The arithmetic floor is the step's floating-point operations (torch's
+``FlopCounterMode``) at the measured single-thread matrix-multiply rate, times the cores in use.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_training.py [--epochs 22] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import torch
+
+import common
+from lrlab import runtime
+from lrlab.nn import batch_normalize
+from lrlab.studies import sphere_regimes as st
+
+_DATA: dict = {}
+
+
+def _config(epochs: int):
+    return st.SPEC.resolve(scale="book", epochs=epochs, probe_every=epochs)
+
+
+def _data(cfg):
+    if "d" not in _DATA:
+        _DATA["d"] = st.load_data(cfg)
+    return _DATA["d"]
+
+
+def _init() -> None:
+    runtime.set_threads(1)
+
+
+def train_part(elrs: list[float], seeds: list[int], epochs: int, batched: bool) -> list[np.ndarray]:
+    """Train the given configurations (all at once, or one at a time); return each one's first-layer weights."""
+    cfg = _config(epochs)
+    d = _data(cfg)
+    if batched:
+        _, net = st.train_on_sphere(cfg, d, elrs, seeds, epochs, desc="batched")
+        w = next(net.parameters()).detach()
+        return [w[k].numpy().copy() for k in range(len(elrs))]
+    out = []
+    for e, s in zip(elrs, seeds):
+        _, net = st.train_on_sphere(cfg, d, [e], [s], epochs, desc="one")
+        out.append(next(net.parameters()).detach()[0].numpy().copy())
+    return out
+
+
+def in_processes(pool: ProcessPoolExecutor, elrs, seeds, epochs: int, batched: bool) -> list[np.ndarray]:
+    half = len(elrs) // 2
+    parts = [(list(elrs[:half]), list(seeds[:half])), (list(elrs[half:]), list(seeds[half:]))]
+    futures = [pool.submit(train_part, e, s, epochs, batched) for e, s in parts]
+    return [w for f in futures for w in f.result()]
+
+
+def step_flops(elrs, seeds) -> float:
+    """Matmul FLOPs of one model-step: (two epochs − one epoch) of batched training, over K × steps per epoch."""
+    def run(epochs):
+        cfg = _config(epochs)
+        return common.flops(lambda: st.train_on_sphere(cfg, _data(cfg), elrs, seeds, epochs, desc="count"))
+
+    cfg = _config(1)
+    steps = -(-cfg.n_train // cfg.batch_size)
+    return (run(2) - run(1)) / (len(elrs) * steps)
+
+
+def bn_rows() -> list[dict]:
+    """Batch normalisation forward + backward at the regime map's shape (K, B, W) = (30, 128, 64): torch's fused
+    kernel (:func:`lrlab.nn.batch_normalize`) against the formula written out, which the profile showed dominating."""
+    x0 = torch.randn(30, 128, 64, generator=torch.Generator().manual_seed(0))
+    w = torch.randn_like(x0)
+
+    def written_out(x):
+        mean = x.mean(dim=1, keepdim=True)
+        return (x - mean) / torch.sqrt((x - mean).square().mean(dim=1, keepdim=True) + 1e-5)
+
+    def fused(x):
+        return batch_normalize(x, None, 1e-5)
+
+    def fwd_bwd(fn):
+        x = x0.clone().requires_grad_()
+        (fn(x) * w).sum().backward()
+        return x.grad
+
+    torch.testing.assert_close(fwd_bwd(fused), fwd_bwd(written_out), rtol=1e-4, atol=1e-5)
+    t_fused, _ = common.median_time(lambda: [fwd_bwd(fused) for _ in range(20)], 5)
+    t_out, _ = common.median_time(lambda: [fwd_bwd(written_out) for _ in range(20)], 5)
+    return [common.row("batch norm (30, 128, 64), forward + backward: fused kernel vs formula written out",
+                       "fused", t_fused / 20, "written out", t_out / 20, t_out / t_fused, "", None)]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=22)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    runtime.setup(0, threads=1)
+    cfg = _config(args.epochs)
+    elrs = np.repeat(cfg.elrs, cfg.n_seeds).tolist()
+    seeds = np.tile(np.arange(cfg.n_seeds), len(cfg.elrs)).tolist()
+    short = 2
+    if args.epochs <= short:
+        raise SystemExit(f"--epochs = {args.epochs} is not allowed: it must be > {short}")
+    K, steps = len(elrs), (args.epochs - short) * -(-cfg.n_train // cfg.batch_size)
+    rate = common.matmul_gflops()
+    per_step = step_flops(elrs, seeds)
+
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"), initializer=_init) as pool:
+        in_processes(pool, elrs, seeds, 1, batched=False)  # start and warm both workers
+        variants = {
+            "sequential": (1, lambda e: train_part(elrs, seeds, e, batched=False)),
+            "processes": (2, lambda e: in_processes(pool, elrs, seeds, e, batched=False)),
+            "batched": (1, lambda e: train_part(elrs, seeds, e, batched=True)),
+            "batched x 2 processes": (2, lambda e: in_processes(pool, elrs, seeds, e, batched=True)),
+        }
+        timing, weights = {}, {}
+        for name, (_, fn) in variants.items():
+            t_long, weights[name] = common.median_time(lambda fn=fn: fn(args.epochs), args.repeats)
+            t_short, _ = common.median_time(lambda fn=fn: fn(short), args.repeats)
+            timing[name] = t_long - t_short
+    for name, ws in weights.items():
+        for k, (a, b) in enumerate(zip(weights["sequential"], ws)):
+            np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-4, err_msg=f"{name}: configuration {k} differs")
+
+    throughput = {name: K * steps / t for name, t in timing.items()}
+    floor_1 = rate * 1e9 / per_step  # model-steps per second on one core at the matmul rate
+    rows = []
+    for name in ("processes", "batched", "batched x 2 processes"):
+        cores = variants[name][0]
+        target, met = ("≥ 1.8×", throughput[name] / throughput["sequential"] >= 1.8) if cores == 2 else ("", None)
+        rows.append(common.row(f"training K = {K}: {name} vs sequential", name, throughput[name], "sequential",
+                               throughput["sequential"], throughput[name] / throughput["sequential"], target, met,
+                               unit="model-steps/s"))
+    best = max(throughput, key=throughput.get)
+    cores = variants[best][0]
+    gap = floor_1 * cores / throughput[best]
+    rows.append(common.row(f"training K = {K}: fastest ({best}) vs arithmetic floor", best, throughput[best],
+                           f"floor on {cores} core(s)", floor_1 * cores, gap, "≤ 3× the floor", gap <= 3,
+                           unit="model-steps/s", note="ratio = floor throughput / measured throughput"))
+    rows += bn_rows()
+    common.save("training", "Training many configurations (sphere regime map)", rows, {
+        "K": K, "steps_timed": steps, "epochs": [short, args.epochs], "seconds": timing,
+        "model_steps_per_s": throughput,
+        "matmul_gflops_1_thread": rate, "step_mflop": per_step / 1e6, "floor_model_steps_per_s_1_core": floor_1,
+        "threads": torch.get_num_threads(),
+    })
+
+
+if __name__ == "__main__":
+    main()

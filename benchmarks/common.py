@@ -1,0 +1,98 @@
+"""What every benchmark shares: one thread, repeat-and-median timing, the matrix-multiply rate, the machine, and
+the results file (``benchmarks/results/<name>.json``) that ``book/performance.ipynb`` renders.
+
+A results file holds ``rows``: one comparison each, with the two sides' figures, their ratio, the issue's target
+and whether it was met. The page reads them; nothing is typed by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+from lrlab.runtime import write_json  # noqa: E402
+
+torch.set_num_threads(1)
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def median_time(fn: Callable[[], object], repeats: int = 3) -> tuple[float, object]:
+    """Median wall time of ``fn()`` over ``repeats`` calls, and the last call's result."""
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def matmul_gflops(sizes: tuple[int, ...] = (128, 256, 512, 1024), repeats: int = 7) -> float:
+    """This machine's float32 matrix-multiply rate on one thread, GFLOP/s: the best n×n×n product (2n³
+    operations, median of repeats) over ``sizes``, so the floor it sets is the strictest one."""
+    gen = torch.Generator().manual_seed(0)
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
+        a @ b
+        seconds, _ = median_time(lambda a=a, b=b: a @ b, repeats)
+        best = max(best, 2 * n**3 / seconds / 1e9)
+    return best
+
+
+def flops(fn: Callable[[], object]) -> int:
+    """Floating-point operations of the matrix products (and convolutions) ``fn()`` runs, by torch's counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict:
+    """The machine a result was measured on."""
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads_per_process": torch.get_num_threads(),
+        "load_average_1min": os.getloadavg()[0],
+    }
+
+
+def row(comparison: str, ours: str, ours_value: float, other: str, other_value: float, ratio: float,
+        target: str, met: bool | None, unit: str = "s", note: str = "") -> dict:
+    """One comparison: ``ratio`` is how many times better ours is (or, for a floor, how far above it we are)."""
+    return {"comparison": comparison, "ours": ours, "ours_value": ours_value, "other": other,
+            "other_value": other_value, "unit": unit, "ratio": ratio, "target": target, "met": met, "note": note}
+
+
+def save(name: str, title: str, rows: list[dict], details: dict | None = None) -> Path:
+    """Write ``benchmarks/results/<name>.json`` (atomically) and print its rows."""
+    path = RESULTS / f"{name}.json"
+    write_json(path, {"name": name, "title": title, "measured_on": dt.date.today().isoformat(),
+                      "machine": machine(), "rows": rows, "details": details or {}})
+    for r in rows:
+        verdict = {True: "met", False: "NOT met", None: "no target"}[r["met"]]
+        print(f"{r['comparison']}: {r['ratio']:.2f}x (target {r['target']}: {verdict})")
+    print(f"wrote {path}")
+    return path

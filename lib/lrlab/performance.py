@@ -1,0 +1,145 @@
+"""The benchmark results behind the book's performance page (``book/performance.ipynb``).
+
+``make bench`` runs the scripts in ``benchmarks/``; each writes ``benchmarks/results/<name>.json`` with the machine,
+the date and its ``rows``: one comparison each, with both sides' figures, their ratio, the target the issue set
+and whether it was met (see ``benchmarks/common.py``). This module reads those files into tables; it measures
+nothing, so the page shows exactly what the last ``make bench`` measured. Chapter times are read by
+:mod:`lrlab.timings`; the cProfile summaries by :func:`profile_table`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+BENCHMARKS: tuple[str, ...] = ("training", "sharpness", "ntk", "boosting", "chapters", "make_test")
+"""The results files the page shows, in its order (``benchmarks/results/<name>.json``)."""
+
+
+def results_dir(root: Path | None = None) -> Path:
+    """``benchmarks/results`` of the book's checkout."""
+    if root is None:
+        from lrlab.studies import book_root
+
+        root = book_root() or Path.cwd()
+    return root / "benchmarks" / "results"
+
+
+def load(name: str, root: Path | None = None) -> dict[str, Any] | None:
+    """One benchmark's results, or ``None`` when it has not been run here (``make bench`` writes it)."""
+    path = results_dir(root) / f"{name}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load_all(root: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every benchmark of :data:`BENCHMARKS` that has results, by name."""
+    out = {}
+    for name in BENCHMARKS:
+        data = load(name, root)
+        if data is not None:
+            out[name] = data
+    return out
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "met", False: "not met", None: "—"}[met]
+
+
+def ratio_table(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per comparison: what is compared, the ratio, the target and whether it was met."""
+    rows = []
+    for name, data in results.items():
+        for r in data.get("rows", []):
+            rows.append({
+                "benchmark": name,
+                "comparison": r["comparison"],
+                "ratio": r["ratio"],
+                "target": r.get("target") or "—",
+                "verdict": _verdict(r.get("met")),
+                "note": r.get("note", ""),
+            })
+    return pd.DataFrame(rows, columns=["benchmark", "comparison", "ratio", "target", "verdict", "note"])
+
+
+def targets_met(results: dict[str, dict[str, Any]]) -> tuple[int, int]:
+    """(met, with a target) over every comparison that has a target."""
+    table = ratio_table(results)
+    judged = table[table["verdict"] != "—"]
+    return int((judged["verdict"] == "met").sum()), len(judged)
+
+
+def machines(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Where and when each benchmark ran (the load average shows whether the machine was idle)."""
+    rows = []
+    for name, data in results.items():
+        m = data.get("machine", {})
+        rows.append({"benchmark": name, "measured on": data.get("measured_on", "—"), "cpu": m.get("cpu", "—"),
+                     "cores": m.get("cores"), "torch": m.get("torch", "—"),
+                     "threads per process": m.get("threads_per_process"),
+                     "load (1 min)": m.get("load_average_1min")})
+    return pd.DataFrame(rows)
+
+
+def detail(results: dict[str, dict[str, Any]], name: str, *keys: str) -> Any:
+    """``results[name]["details"][k1][k2]…``, or ``None`` when any level is missing."""
+    node: Any = results.get(name, {}).get("details", {})
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def profile_table(root: Path | None = None, top: int = 3) -> pd.DataFrame:
+    """Each chapter's ``top`` functions by own time under cProfile (``benchmarks/profile_chapters.py``)."""
+    path = results_dir(root) / "profiles.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return pd.DataFrame(columns=["chapter", "rank", "function", "share of time"])
+    rows = []
+    for chapter, entry in data.get("chapters", {}).items():
+        for rank, fn in enumerate(entry.get("top", [])[:top], start=1):
+            rows.append({"chapter": chapter, "rank": rank, "function": fn["function"],
+                         "share of time": fn["share"]})
+    return pd.DataFrame(rows)
+
+
+def find(results: dict[str, dict[str, Any]], name: str, starts: str) -> dict[str, Any] | None:
+    """The first row of benchmark ``name`` whose comparison starts with ``starts`` (``None`` if absent)."""
+    for r in results.get(name, {}).get("rows", []):
+        if r["comparison"].startswith(starts):
+            return r
+    return None
+
+
+def ratio(results: dict[str, dict[str, Any]], name: str, starts: str) -> float:
+    """The ratio of :func:`find`'s row as a plain float (what the page glues); NaN when it was not measured."""
+    r = find(results, name, starts)
+    return math.nan if r is None else float(r["ratio"])
+
+
+def plot_chapter_times(times: pd.DataFrame, limit_s: float = 120.0):
+    """Wall time of every chapter at scales quick and book (horizontal bars), with the 2-minute budget."""
+    from lrlab.plots import figure
+
+    fig, ax = figure(height=2.4)
+    chapters = list(times.index if times.index.name == "chapter" else times["chapter"])
+    y = range(len(chapters))
+    for offset, scale, colour in ((-0.2, "quick", "#9ecae1"), (0.2, "book", "#08519c")):
+        ax.barh([i + offset for i in y], times[f"{scale}_s"].to_numpy(dtype=float), height=0.38, color=colour,
+                label=f"scale {scale}")
+    ax.axvline(limit_s, color="#a50f15", linestyle="--", linewidth=1, label=f"budget at book ({limit_s:.0f} s)")
+    ax.set_yticks(list(y), chapters)
+    ax.invert_yaxis()
+    ax.set_xlabel("wall time of `lrlab run` (s)")
+    ax.legend(loc="lower right", fontsize="small")
+    return fig

@@ -1,0 +1,664 @@
+"""The book's closing chapter, ``book/synthesis``: what the step size does across the five studies.
+
+Nothing here trains a model. Every function reads what the chapters measured when the book was built, the
+``claims.json`` and ``provenance.json`` each chapter writes into ``_build/results/<chapter>`` (see
+:func:`lrlab.runtime.results_dir`), and sets those numbers side by side:
+
+- one threshold, step × curvature ≈ 2: the sharpness against 2/η (``eos_ntk`` C1, C6), the toy example's
+  convergence edge at ELR = 2/a (``sphere_regimes`` C7) and the boosting step against its critical value ν*
+  (``boosting_paths`` C8) — :func:`stability`;
+- the ELR at which SGD + weight decay destabilises or settles (``sphere_regimes`` C5, ``periodic_bn_wd`` C1, C4, C6)
+  on the regime map of projected SGD on the sphere (``sphere_regimes`` C1) — :func:`sphere_bands`,
+  :func:`elr_ruler`;
+- what a larger step does besides (``fluctuations`` C1, C3; ``eos_ntk`` C2, C3; ``sphere_regimes`` C3) —
+  :func:`step_effects`.
+
+A chapter whose results are missing stops the synthesis with :class:`MissingResultsError`, which names the chapter
+and the command that produces them. The verdicts stay the chapters' own; this module only reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CHAPTERS: tuple[str, ...] = ("fluctuations", "sphere_regimes", "eos_ntk", "boosting_paths", "periodic_bn_wd")
+"""The five chapters, in the book's order."""
+
+LABELS: dict[str, str] = {
+    "fluctuations": "Fluctuations",
+    "sphere_regimes": "Sphere regimes",
+    "eos_ntk": "EoS and NTK",
+    "boosting_paths": "Boosting paths",
+    "periodic_bn_wd": "Periodic BN + WD",
+}
+"""Short names of the chapters for tables and figure panels."""
+
+VERDICTS: tuple[str, ...] = ("reproduced", "partial", "not reproduced")
+REGIMES: tuple[str, ...] = ("convergence", "equilibrium", "divergence")
+OUTCOME_COLOURS: dict[str, str] = {"converges": "#2166ac", "at the edge": "#e08214", "diverges": "#b2182b",
+                                   "oscillates": "#b35806"}
+"""Colours of the outcome of a run against its stability threshold (:func:`stability`)."""
+
+
+class MissingResultsError(FileNotFoundError):
+    """A chapter's ``claims.json`` (or a number in it) that the synthesis needs is not there."""
+
+
+@dataclass(frozen=True)
+class ChapterResults:
+    """What one chapter wrote when it was executed: its claims by id, its provenance, and the folder."""
+
+    chapter: str
+    claims: dict[str, dict[str, Any]]
+    provenance: dict[str, Any]
+    folder: Path
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The resolved parameters the chapter ran with: from ``provenance.json``, else from the ``params.json``
+        of an ``lrlab run`` folder; empty when neither is there."""
+        if "parameters" in self.provenance:
+            return dict(self.provenance["parameters"])
+        return dict(self.provenance.get("resolved", {}))
+
+    @property
+    def scale(self) -> str:
+        """The scale the chapter ran at (``quick``, ``book`` or ``paper``); ``unknown`` without provenance."""
+        return str(self.parameters.get("scale", "unknown"))
+
+    def claim(self, cid: str) -> dict[str, Any]:
+        """Claim ``cid`` as written to ``claims.json``; :class:`MissingResultsError` if there is no such claim."""
+        if cid not in self.claims:
+            raise MissingResultsError(f"{self.folder / 'claims.json'} has no claim {cid!r} of chapter "
+                                      f"{self.chapter!r}; {_how_to_produce(self.chapter, self.folder)}")
+        return self.claims[cid]
+
+    def value(self, cid: str, *keys: str) -> Any:
+        """The measured ``value`` of claim ``cid``, followed down ``keys``; a missing key raises
+        :class:`MissingResultsError` saying the results predate this synthesis and how to re-run the chapter."""
+        node: Any = self.claim(cid)["value"]
+        for i, key in enumerate(keys):
+            if not isinstance(node, dict) or key not in node:
+                path = ".".join((cid, "value", *keys[: i + 1]))
+                raise MissingResultsError(f"{self.folder / 'claims.json'} has no {path}: the results of chapter "
+                                          f"{self.chapter!r} predate the synthesis; "
+                                          f"{_how_to_produce(self.chapter, self.folder)}")
+            node = node[key]
+        return node
+
+
+Results = dict[str, ChapterResults]
+
+
+def _how_to_produce(chapter: str, folder: Path) -> str:
+    return (f"produce them with `make book` (which executes every chapter first) or `lrlab run {chapter} -o "
+            f"{folder}`")
+
+
+def results_folder(results: str | Path | None = None) -> Path:
+    """The folder holding one ``<chapter>/`` folder of results per chapter.
+
+    ``results`` if given; otherwise ``_build/results`` under the book's root, where a chapter executed in the book
+    writes (:func:`lrlab.runtime.results_dir`). Never created here.
+    """
+    if results is not None:
+        return Path(results)
+    from lrlab.studies import book_root
+
+    root = book_root()
+    if root is None:
+        raise MissingResultsError("the book's root (the folder holding _config.yml and chapters/) was not found from "
+                             f"{Path.cwd()}: pass the results folder explicitly")
+    return root / "_build" / "results"
+
+
+def load_chapter(chapter: str, results: str | Path | None = None) -> ChapterResults:
+    """Read ``claims.json`` (required) and ``provenance.json`` (optional; ``params.json`` of a run folder
+    stands in for it) of ``chapter``.
+
+    Raises :class:`MissingResultsError` naming the chapter, the expected file and the command that writes it.
+    """
+    folder = results_folder(results) / chapter
+    path = folder / "claims.json"
+    if not path.is_file():
+        raise MissingResultsError(f"the results of chapter {chapter!r} are missing: {path} does not exist; "
+                             f"{_how_to_produce(chapter, folder)}")
+    rows = json.loads(path.read_text())
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
+        raise MissingResultsError(f"{path} is not a chapter scorecard (a list of claims with an 'id'); "
+                             f"{_how_to_produce(chapter, folder)}")
+    prov_path = next((p for p in (folder / "provenance.json", folder / "params.json") if p.is_file()), None)
+    prov = json.loads(prov_path.read_text()) if prov_path else {}
+    return ChapterResults(chapter, {str(r["id"]): r for r in rows}, prov, folder)
+
+
+def load(results: str | Path | None = None, chapters: Iterable[str] = CHAPTERS) -> Results:
+    """The results of every chapter in ``chapters`` (default: all five), by chapter name."""
+    return {c: load_chapter(c, results) for c in chapters}
+
+
+def _num(x: Any) -> float:
+    """A claims.json number back to a float (``"inf"`` and ``"nan"`` are written as strings)."""
+    return float(x)
+
+
+def _median(values: Iterable[Any]) -> float:
+    v = [_num(x) for x in values]
+    v = [x for x in v if math.isfinite(x)]
+    return float(np.median(v)) if v else math.nan
+
+
+# ---- the scorecards side by side ---------------------------------------------------------------------------
+
+
+def scorecards(res: Results) -> pd.DataFrame:
+    """Every claim of every chapter: chapter, id, claim, verdict, and whether the chapter asserts it."""
+    rows = [{"chapter": LABELS.get(c, c), "id": cl["id"], "claim": cl["claim"], "verdict": cl["verdict"],
+             "asserted": bool(cl.get("expected", False))}
+            for c, r in res.items() for cl in r.claims.values()]
+    return pd.DataFrame(rows, columns=["chapter", "id", "claim", "verdict", "asserted"])
+
+
+def verdict_counts(res: Results) -> pd.DataFrame:
+    """Claims per chapter (rows, in the book's order) and verdict (columns)."""
+    t = scorecards(res)
+    out = pd.crosstab(t["chapter"], t["verdict"]).reindex(columns=list(VERDICTS), fill_value=0)
+    return out.reindex([LABELS.get(c, c) for c in res]).fillna(0).astype(int)
+
+
+def provenance_table(res: Results) -> pd.DataFrame:
+    """Where each chapter's numbers come from: scale, commit, start time and run time of its execution, and how
+    many of the claims it asserts are not reproduced (a chapter with any stops at its ``card.check()``, after
+    writing ``claims.json`` but before ``provenance.json``, so its provenance is then the previous run's)."""
+    def short(commit: str) -> str:
+        return commit[:10] + ("+dirty" if commit.endswith("+dirty") else "")
+
+    rows = [{"chapter": LABELS.get(c, c), "scale": r.scale, "commit": short(str(r.provenance.get("commit", "unknown"))),
+             "started": str(r.provenance.get("started", "unknown")),
+             "run time (s)": r.provenance.get("wall_s", math.nan),
+             "asserted, failing": sum(1 for x in r.claims.values()
+                                      if x.get("expected") and x["verdict"] != "reproduced")}
+            for c, r in res.items()]
+    return pd.DataFrame(rows).set_index("chapter")
+
+
+# ---- one threshold: step × curvature ≈ 2 ------------------------------------------------------------------
+
+
+def eos_edge(res: Results) -> pd.DataFrame:
+    """The runs of ``eos_ntk`` C1 that reached the edge of stability: η, seed, the median of sharpness·η/2 over
+    their EoS phase and the share of it within the chapter's band around 2/η (Cohen et al. 2021, §3)."""
+    r = res["eos_ntk"]
+    ratio, band = r.value("C1", "median_ratio"), r.value("C1", "in_band")
+    rows = []
+    for key, v in ratio.items():
+        lr, seed = key.split("/s")
+        rows.append({"lr": float(lr), "seed": int(seed), "ratio": _num(v), "in_band": _num(band.get(key, "nan"))})
+    return pd.DataFrame(rows, columns=["lr", "seed", "ratio", "in_band"]).sort_values(["lr", "seed"],
+                                                                                        ignore_index=True)
+
+
+def catapult(res: Results) -> pd.DataFrame:
+    """The catapult runs of ``eos_ntk`` C6 (2/η below the initial sharpness s₀): η, seed, s₀·η/2 at the start
+    and the lowest sharpness·η/2 they are thrown to (Lewkowycz et al. 2020, §2)."""
+    v = res["eos_ntk"].value("C6")
+    keys = ("seed", "lr", "s0", "min_sharp_ratio")
+    missing = [k for k in keys if k not in v]
+    if missing:
+        res["eos_ntk"].value("C6", missing[0])  # raises MissingResultsError naming the key
+    return pd.DataFrame({"seed": [int(s) for s in v["seed"]], "lr": [_num(x) for x in v["lr"]],
+                         "start": [_num(s) * _num(lr) / 2 for s, lr in zip(v["s0"], v["lr"])],
+                         "lowest": [_num(x) for x in v["min_sharp_ratio"]]})
+
+
+def toy_edges(res: Results) -> dict[str, float]:
+    """The toy example of ``sphere_regimes`` (C7): the measured brackets of its convergence and escape edges,
+    divided by the analytic thresholds 2/a and 8/a (1 = on the threshold)."""
+    v = res["sphere_regimes"].value("C7")
+    conv, esc = _num(v["converge"]), _num(v["escape"])
+    return {"converge_low": _num(v["converge_low"]) / conv, "converge_high": _num(v["converge_high"]) / conv,
+            "escape_low": _num(v["escape_low"]) / esc, "escape_high": _num(v["escape_high"]) / esc,
+            "converge": conv, "escape": esc}
+
+
+def boosting_runs(res: Results) -> pd.DataFrame:
+    """Every Poisson boosting run of ``boosting_paths`` C8 on the grid ν = factor·ν*: factor, seed, ν*, status,
+    final loss gap and β range over the last iterations, and its outcome (Schulte & Rügamer 2025, §3.5).
+
+    The outcome uses the chapter's own criterion: ``converges`` when the run ends ok with a gap below 1e-6,
+    ``diverges`` when it overflowed or ends with a gap above 1, ``oscillates`` when β still moves by more than 1e-2.
+    """
+    r = res["boosting_paths"]
+    by_factor = r.value("C8", "by_factor")
+    nu_star = [_num(x) for x in r.value("C8", "nu_star")]
+    rows = []
+    for f, runs in by_factor.items():
+        for i, (status, gap, rng) in enumerate(zip(runs["status"], runs["final_gap"], runs["beta_range"])):
+            gap, rng = _num(gap), _num(rng)
+            if status == "ok" and gap < 1e-6 and rng <= 1e-2:
+                outcome = "converges"
+            elif status == "diverged" or gap > 1:
+                outcome = "diverges"
+            elif rng > 1e-2:
+                outcome = "oscillates"
+            else:
+                outcome = "converges slowly"
+            rows.append({"factor": float(f), "seed": i, "nu_star": nu_star[i] if i < len(nu_star) else math.nan,
+                         "status": status, "final_gap": gap, "beta_range": rng, "outcome": outcome})
+    return pd.DataFrame(rows).sort_values(["factor", "seed"], ignore_index=True)
+
+
+def stability(res: Results) -> pd.DataFrame:
+    """Runs of three chapters placed on one axis, the step divided by its critical value (1 = the threshold
+    step × curvature = 2): ``study``, ``label``, ``ratio``, ``outcome``, ``kind`` (``point`` or a ``bracket``
+    with ``low``/``high``).
+
+    - ``eos_ntk``: median sharpness·η/2 of every run at the edge (C1), and the catapult runs from s₀·η/2 to
+      their lowest sharpness·η/2 (C6);
+    - ``sphere_regimes``: the toy's measured convergence and escape edges over 2/a and 8/a (C7);
+    - ``boosting_paths``: ν/ν* of every Poisson run with its outcome (C8).
+    """
+    rows: list[dict[str, Any]] = []
+    for e in eos_edge(res).itertuples():
+        rows.append({"study": "eos_ntk", "label": "edge", "ratio": e.ratio, "outcome": "at the edge",
+                     "kind": "point", "low": math.nan, "high": math.nan})
+    for c in catapult(res).itertuples():
+        rows.append({"study": "eos_ntk", "label": "catapult", "ratio": c.start, "outcome": "converges",
+                     "kind": "arrow", "low": c.lowest, "high": c.start})
+    t = toy_edges(res)
+    for edge in ("converge", "escape"):
+        lo, hi = t[f"{edge}_low"], t[f"{edge}_high"]
+        rows.append({"study": "sphere_regimes", "label": edge, "ratio": math.sqrt(lo * hi), "outcome": "at the edge",
+                     "kind": "bracket", "low": lo, "high": hi})
+    for b in boosting_runs(res).itertuples():
+        rows.append({"study": "boosting_paths", "label": "poisson", "ratio": b.factor, "outcome": b.outcome,
+                     "kind": "point", "low": math.nan, "high": math.nan})
+    return pd.DataFrame(rows, columns=["study", "label", "ratio", "outcome", "kind", "low", "high"])
+
+
+# ---- the ELR of SGD + weight decay on the sphere's regime map ------------------------------------------------
+
+
+def sphere_regime_map(res: Results) -> pd.DataFrame:
+    """The regime of every (seed, ELR) of the sphere chapter's map (``sphere_regimes`` C1)."""
+    rows = [{"seed": int(s), "elr": float(e), "regime": reg}
+            for s, by_elr in res["sphere_regimes"].value("C1", "regime").items() for e, reg in by_elr.items()]
+    return pd.DataFrame(rows, columns=["seed", "elr", "regime"]).sort_values(["seed", "elr"], ignore_index=True)
+
+
+def sphere_bands(res: Results) -> dict[str, float]:
+    """The ELR bands of the sphere chapter's three regimes, common to all seeds (Kodryan et al. 2022, Fig. 1).
+
+    ``conv_max``: every seed converges up to here; ``equ_min``–``equ_max``: every seed is in equilibrium there;
+    ``div_min``: every seed diverges from here. The convergence/equilibrium boundary lies in
+    [``conv_max``, ``equ_min``] and the equilibrium/divergence boundary in [``equ_max``, ``div_min``], to within the
+    ELR grid.
+    """
+    m = sphere_regime_map(res)
+
+    def per_seed(regime: str, how: str) -> pd.Series:
+        return m[m.regime == regime].groupby("seed").elr.agg(how).reindex(sorted(m.seed.unique()))
+
+    return {"conv_max": float(per_seed("convergence", "max").min()),
+            "equ_min": float(per_seed("equilibrium", "min").max()),
+            "equ_max": float(per_seed("equilibrium", "max").min()),
+            "div_min": float(per_seed("divergence", "min").max())}
+
+
+def regime_of(elr: float, bands: dict[str, float]) -> str:
+    """Where ``elr`` falls on the sphere's map (:func:`sphere_bands`): a regime, or the boundary between two."""
+    if not math.isfinite(elr):
+        return "unknown"
+    if elr <= bands["conv_max"]:
+        return "convergence"
+    if elr < bands["equ_min"]:
+        return "convergence–equilibrium boundary"
+    if elr <= bands["equ_max"]:
+        return "equilibrium"
+    if elr < bands["div_min"]:
+        return "equilibrium–divergence boundary"
+    return "divergence"
+
+
+def elr_ruler(res: Results) -> pd.DataFrame:
+    """The ELRs at which conventional SGD + weight decay destabilises or settles, one row per (run, kind), with
+    where each falls on the sphere's regime map (:func:`regime_of`).
+
+    ``kind`` is ``spike`` (``sphere_regimes`` C5: median ELR just before a loss spike, or the settled ELR of a run
+    without spikes), ``before``/``after`` (``periodic_bn_wd`` C1: median ELR just before and after a
+    destabilisation, per learning rate that destabilises), ``settled`` (``periodic_bn_wd`` C6: the last quarter's
+    median ELR at the largest η) and ``fixed`` (``periodic_bn_wd`` C4: the ELR η/ρ₀² of the fixed-norm control).
+    """
+    bands = sphere_bands(res)
+    rows: list[dict[str, Any]] = []
+    sr, pb = res["sphere_regimes"], res["periodic_bn_wd"]
+    for wd, runs in sr.value("C5", "by_wd").items():
+        for seed, n, elr in zip(runs["seed"], runs["spikes"], runs["elr"]):
+            rows.append({"chapter": "sphere_regimes", "kind": "spike" if int(n) else "settled", "lr": math.nan,
+                         "wd": float(wd), "seed": int(seed), "elr": _num(elr)})
+    wd_pb = _num(pb.parameters.get("wd", math.nan))
+    for kind in ("before", "after"):
+        for lr, per_seed in pb.value("C1", f"elr_{kind}").items():
+            for i, elr in enumerate(per_seed):
+                rows.append({"chapter": "periodic_bn_wd", "kind": kind, "lr": float(lr), "wd": wd_pb, "seed": i,
+                             "elr": _num(elr)})
+    lrs = pb.parameters.get("lrs")
+    for seed, v in pb.value("C6").items():
+        if isinstance(v, dict) and "elr_q4" in v:
+            rows.append({"chapter": "periodic_bn_wd", "kind": "settled",
+                         "lr": float(max(lrs)) if lrs else math.nan, "wd": wd_pb, "seed": int(seed),
+                         "elr": _num(v["elr_q4"])})
+    for i, elr in enumerate(pb.value("C4", "fixed_elr")):
+        rows.append({"chapter": "periodic_bn_wd", "kind": "fixed", "lr": _num(pb.parameters.get("control_lr", "nan")),
+                     "wd": wd_pb, "seed": i, "elr": _num(elr)})
+    out = pd.DataFrame(rows, columns=["chapter", "kind", "lr", "wd", "seed", "elr"])
+    out["regime"] = [regime_of(e, bands) for e in out.elr]
+    return out.dropna(subset=["elr"]).reset_index(drop=True)
+
+
+# ---- what a larger step does besides -------------------------------------------------------------------------
+
+
+def _curve(study: str, quantity: str, by_step: dict[Any, Any]) -> pd.DataFrame:
+    pts = sorted((float(k), _num(v)) for k, v in by_step.items())
+    step, value = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    return pd.DataFrame({"study": study, "quantity": quantity, "step": step, "value": value,
+                         "step_ratio": step / step[0], "value_ratio": value / value[0]})
+
+
+def step_effects(res: Results) -> pd.DataFrame:
+    """Measures against the step, each divided by its value at the grid's smallest step: ``study``,
+    ``quantity``, ``step``, ``value``, ``step_ratio``, ``value_ratio``.
+
+    ``fluctuations`` C3 (mean bias spread) and C1 (held-out MSE, SGD); ``eos_ntk`` C2 (final KTA) and C3 (A₁₀);
+    ``sphere_regimes`` C3 (stationary train loss in the equilibrium regime, mean over seeds, against the ELR).
+    """
+    fl, eos, sr = res["fluctuations"], res["eos_ntk"], res["sphere_regimes"]
+    eq = pd.DataFrame([(float(e), _num(v)) for per in sr.value("C3", "loss").values() for e, v in per.items()],
+                      columns=["elr", "loss"]).groupby("elr").loss.mean()
+    parts = [
+        _curve("fluctuations", "bias spread", fl.value("C3", "spread_bias")),
+        _curve("fluctuations", "held-out MSE", fl.value("C1", "test_mse")),
+        _curve("eos_ntk", "final KTA", eos.value("C2", "kta_final_mean")),
+        _curve("eos_ntk", "A_10", eos.value("C3", "A_final_mean")),
+        _curve("sphere_regimes", "equilibrium loss", eq.to_dict()),
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---- the numbers of the page ---------------------------------------------------------------------------------
+
+
+def _g(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}g}"
+
+
+def _span(values: Sequence[float], digits: int = 2) -> str:
+    v = [x for x in values if math.isfinite(x)]
+    if not v:
+        return "none"
+    lo, hi = min(v), max(v)
+    return _g(lo, digits) if _g(lo, digits) == _g(hi, digits) else f"{_g(lo, digits)}–{_g(hi, digits)}"
+
+
+def numbers(res: Results) -> dict[str, float | int | str]:
+    """Every number the synthesis quotes in its prose, as plain Python values (``myst_nb.glue`` needs them)."""
+    out: dict[str, float | int | str] = {}
+    t = scorecards(res)
+    out["n-chapters"] = len(res)
+    out["n-claims"] = len(t)
+    for v in VERDICTS:
+        out[f"n-{v.replace(' ', '-')}"] = int((t.verdict == v).sum())
+    out["n-asserted"] = int(t.asserted.sum())
+    out["n-asserted-failing"] = int((t.asserted & (t.verdict != "reproduced")).sum())
+    scales = sorted({r.scale for r in res.values()})
+    out["scales"] = ", ".join(scales)
+    out["all-book"] = "yes" if scales == ["book"] else "no"
+    for chapter, r in res.items():  # every verdict, as v-<chapter>-<id> (C1' → C1p)
+        for cid, c in r.claims.items():
+            out[f"v-{chapter}-{cid}".replace("_", "-").replace("'", "p")] = str(c["verdict"])
+
+    # sharpness against 2/η
+    e = eos_edge(res)
+    out["eos-n-edge"] = len(e)
+    out["eos-ratio-median"] = float(e.ratio.median())
+    out["eos-ratio-span"] = _span(e.ratio.tolist(), 3)
+    out["eos-ratio-maxdev"] = float((e.ratio - 1).abs().max())
+    out["eos-inband-span"] = _span(e.in_band.tolist())
+    out["eos-c1"] = res["eos_ntk"].claim("C1")["verdict"]
+    out["eos-c1-criterion"] = str(res["eos_ntk"].claim("C1")["criterion"])
+    cp = catapult(res)
+    out["cat-lr"] = _span(cp.lr.tolist(), 3)
+    out["cat-start"] = _span(cp.start.tolist())
+    out["cat-lowest"] = _span(cp.lowest.tolist())
+    out["cat-c6"] = res["eos_ntk"].claim("C6")["verdict"]
+    toy = toy_edges(res)
+    out["toy-converge"] = float(toy["converge"])
+    out["toy-escape"] = float(toy["escape"])
+    out["toy-converge-span"] = f"{toy['converge_low']:.2f}–{toy['converge_high']:.2f}"
+    out["toy-escape-span"] = f"{toy['escape_low']:.2f}–{toy['escape_high']:.2f}"
+    out["toy-c7"] = res["sphere_regimes"].claim("C7")["verdict"]
+
+    # the boosting step against ν*
+    b = boosting_runs(res)
+    below, above = b[b.factor < 1], b[b.factor > 1]
+    out["nu-star-span"] = _span(b.groupby("seed").nu_star.first().tolist(), 2)
+    out["nu-factors-below"] = ", ".join(f"{f:g}" for f in sorted(below.factor.unique()))
+    out["nu-factors-above"] = ", ".join(f"{f:g}" for f in sorted(above.factor.unique()))
+    out["nu-below-n"] = len(below)
+    out["nu-below-converged"] = int((below.outcome == "converges").sum())
+    out["nu-below-max-gap"] = f"{below.final_gap.max():.1e}" if len(below) else "none"
+    out["nu-above-n"] = len(above)
+    out["nu-above-diverged"] = int((above.outcome == "diverges").sum())
+    out["nu-above-oscillating"] = int((above.outcome == "oscillates").sum())
+    out["nu-above-converged"] = int(above.outcome.isin(["converges", "converges slowly"]).sum())
+    out["bp-c8"] = res["boosting_paths"].claim("C8")["verdict"]
+    glm_nus = res["boosting_paths"].parameters.get("glm_nus")
+    nu_star_min = float(b.nu_star.min())
+    out["nu-paper-max-ratio"] = float(max(glm_nus) / nu_star_min) if glm_nus else math.nan
+    out["nu-paper-span"] = _span([float(v) for v in glm_nus], 3) if glm_nus else "unknown"
+
+    # the ELR of SGD + weight decay on the sphere's map
+    bands = sphere_bands(res)
+    for k, v in bands.items():
+        out[f"sr-{k.replace('_', '-')}"] = v
+    ruler = elr_ruler(res)
+
+    def pick(chapter: str, kind: str) -> pd.DataFrame:
+        return ruler[(ruler.chapter == chapter) & (ruler.kind == kind)]
+
+    sp = ruler[ruler.chapter == "sphere_regimes"]
+    out["sr-wd-elr"] = "; ".join(f"{_span(g.elr.tolist())} at λ = {wd:g}" for wd, g in sp.groupby("wd"))
+    out["sr-wd-where"] = _where(sp.regime)
+    out["sr-c5"] = res["sphere_regimes"].claim("C5")["verdict"]
+    before, after = pick("periodic_bn_wd", "before"), pick("periodic_bn_wd", "after")
+    out["pb-lrs"] = ", ".join(f"{v:g}" for v in sorted(before.lr.unique()))
+    out["pb-before-median"] = float(before.elr.median()) if len(before) else math.nan
+    out["pb-before-span"] = _span(before.elr.tolist())
+    out["pb-before-where"] = _where(before.regime)
+    out["pb-before-over-equ-min"] = out["pb-before-median"] / bands["equ_min"]
+    out["pb-after-median"] = float(after.elr.median()) if len(after) else math.nan
+    out["pb-after-span"] = _span(after.elr.tolist())
+    out["pb-after-where"] = _where(after.regime)
+    settled, fixed = pick("periodic_bn_wd", "settled"), pick("periodic_bn_wd", "fixed")
+    out["pb-settled-lr"] = _span(settled.lr.tolist(), 3)
+    out["pb-settled-span"] = _span(settled.elr.tolist())
+    out["pb-settled-where"] = _where(settled.regime)
+    out["pb-fixed-span"] = _span(fixed.elr.tolist())
+    out["pb-fixed-where"] = _where(fixed.regime)
+    out["pb-wd"] = _num(res["periodic_bn_wd"].parameters.get("wd", "nan"))
+    events = ruler[ruler.kind.isin(["spike", "before"])]
+    between = int(((events.elr >= bands["conv_max"]) & (events.elr <= bands["div_min"])).sum())
+    out["wd-total"] = len(events)
+    out["wd-between"] = f"all {between}" if between == len(events) else f"{between} of {len(events)}"
+    spikes = ruler[ruler.kind == "spike"]
+    by_wd = spikes.groupby("wd").elr.median().sort_index().to_numpy()
+    out["sr-wd-trend"] = ("grows" if len(by_wd) > 1 and (np.diff(by_wd) > 0).all() else
+                          "falls" if len(by_wd) > 1 and (np.diff(by_wd) < 0).all() else "does not move monotonically")
+    out["pb-over-sr"] = float(before.elr.median() / spikes.elr.median()) if len(spikes) and len(before) \
+        else math.nan
+    for chapter, key in (("sphere_regimes", "sr"), ("periodic_bn_wd", "pb")):
+        p = res[chapter].parameters
+        out[f"{key}-n-train"] = int(p["n_train"]) if "n_train" in p else -1
+        out[f"{key}-setup"] = (f"{p.get('model', '?')} of width {p.get('width', '?')} on {p.get('dataset', '?')}, "
+                               f"pooled by {p.get('pool', '?')}")
+    out["same-setup"] = "the same" if out["sr-setup"] == out["pb-setup"] else "a different"
+
+    # what a larger step does besides
+    part = {float(k): _num(v) for k, v in res["fluctuations"].value("C2", "participating").items()}
+    out["fl-part-hi"] = part[max(part)]
+    out["fl-part-lo"] = part[min(part)]
+    fx = step_effects(res)
+    for (study, quantity), g in fx.groupby(["study", "quantity"], sort=False):
+        key = f"fx-{study}-{quantity}".replace(" ", "-").replace("_", "-").lower()
+        out[key] = float(g.value_ratio.iloc[-1])
+        out[f"{key}-steps"] = float(g.step_ratio.iloc[-1])
+    return out
+
+
+def _where(regimes: pd.Series) -> str:
+    """``'all 6 in the equilibrium band'``-style summary of where a set of ELRs falls on the sphere's map."""
+    counts = regimes.value_counts()
+
+    def place(regime: str) -> str:
+        return f"at the {regime}" if regime.endswith("boundary") else f"in the {regime} band"
+
+    if counts.empty:
+        return "nowhere (no such runs)"
+    if len(counts) == 1:
+        n = int(counts.iloc[0])
+        return f"all {n} {place(counts.index[0])}" if n > 1 else place(counts.index[0])
+    return ", ".join(f"{int(n)} {place(r)}" for r, n in counts.items())
+
+
+# ---- the figure ----------------------------------------------------------------------------------------------
+
+
+def figure(res: Results):
+    """The studies side by side, four panels; returns the figure.
+
+    (a) steps against their stability threshold (:func:`stability`); (b) the ELR of SGD + weight decay on the
+    sphere's regime map (:func:`elr_ruler`, :func:`sphere_bands`); (c) measures against the step
+    (:func:`step_effects`); (d) the verdicts of every chapter (:func:`verdict_counts`).
+    """
+    import matplotlib.pyplot as plt
+
+    from lrlab import plots
+
+    fig = plt.figure(figsize=(plots.WIDTH, 8.2), layout="constrained")
+    axes = fig.subplot_mosaic([["a", "a"], ["b", "b"], ["c", "d"]], height_ratios=[1, 1.35, 1.3])
+    titles = {"a": _panel_stability(axes["a"], res), "b": _panel_ruler(axes["b"], res),
+              "c": _panel_effects(axes["c"], res), "d": _panel_verdicts(axes["d"], res)}
+    for key, title in titles.items():
+        axes[key].set_title(f"({key}) {title}", loc="left")
+    return fig
+
+
+def _log_ticks(ax, ticks: Sequence[float]) -> None:
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ax.xaxis.set_major_locator(FixedLocator(list(ticks)))
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _panel_stability(ax, res: Results) -> str:
+    st = stability(res)
+    rows = {"eos_ntk": 3, "sphere_regimes": 2, "boosting_paths": 1}
+    names = {3: "NTK at EoS:\nsharpness·η/2", 2: "sphere toy: edges\nover 2/a and 8/a", 1: "Poisson boosting:\nν/ν*"}
+    seen: set[str] = set()
+    n_arrows = 0
+    for i, r in enumerate(st.itertuples()):
+        y = rows[r.study]
+        if r.kind == "arrow":  # a catapult run: from s0·η/2 down to its lowest sharpness·η/2
+            ya = y - 0.28 - 0.1 * n_arrows
+            n_arrows += 1
+            ax.annotate("", xy=(r.low, ya), xytext=(r.high, ya),
+                        arrowprops={"arrowstyle": "->", "color": OUTCOME_COLOURS["converges"], "lw": 0.8})
+            ax.plot([r.high], [ya], "o", mfc="none", color=OUTCOME_COLOURS["converges"], ms=4,
+                    label=None if "catapult" in seen else "catapult: s₀·η/2 → lowest")
+            seen.add("catapult")
+            continue
+        colour = OUTCOME_COLOURS.get(r.outcome, "0.5")
+        label = None if r.outcome in seen else r.outcome
+        seen.add(r.outcome)
+        if r.kind == "bracket":
+            ax.plot([r.low, r.high], [y, y], color=colour, lw=6, solid_capstyle="butt", alpha=0.8, label=label)
+        else:
+            ax.plot([r.ratio], [y + 0.18 * ((i % 5) - 2) / 2], "o", color=colour, ms=4, alpha=0.85, label=label)
+    ax.axvline(1.0, color="k", lw=0.8, ls="--")
+    ax.set(xscale="log", yticks=list(names), yticklabels=list(names.values()), ylim=(0.5, 3.5),
+           xlabel="step / its critical value (1: step × curvature = 2)")
+    _log_ticks(ax, [0.125, 0.25, 0.5, 1, 2])
+    ax.legend(fontsize="x-small", loc="upper left")
+    return "one stability threshold"
+
+
+def _panel_ruler(ax, res: Results) -> str:
+    from lrlab.studies.sphere_regimes import REGIME_COLOURS
+
+    bands = sphere_bands(res)
+    ruler = elr_ruler(res)
+    lo = min(ruler.elr.min(), bands["conv_max"]) / 3
+    hi = max(ruler.elr.max(), bands["div_min"]) * 3
+    spans = {"convergence": (lo, bands["conv_max"]), "equilibrium": (bands["equ_min"], bands["equ_max"]),
+             "divergence": (bands["div_min"], hi)}
+    for regime, (a, b) in spans.items():
+        ax.axvspan(a, b, color=REGIME_COLOURS[regime], alpha=0.18, lw=0, label=f"sphere map: {regime}")
+    rows = [("sphere_regimes", ("spike", "settled"), "sphere ch.:\nSGD + WD"),
+            ("periodic_bn_wd", ("before", "after"), "BN + WD ch.:\nperiodic runs"),
+            ("periodic_bn_wd", ("settled",), "BN + WD ch.:\nlargest η"),
+            ("periodic_bn_wd", ("fixed",), "BN + WD ch.:\nnorm fixed")]
+    style = {"spike": ("^", True, "before a loss spike"), "before": ("o", True, "before a destabilisation"),
+             "after": ("o", False, "after it (reset)"), "settled": ("s", True, "settled, no events"),
+             "fixed": ("D", True, "η/ρ₀², no events")}
+    seen: set[str] = set()
+    for y, (chapter, kinds, _) in enumerate(reversed(rows)):
+        for kind in kinds:
+            g = ruler[(ruler.chapter == chapter) & (ruler.kind == kind)]
+            if g.empty:
+                continue
+            marker, filled, label = style[kind]
+            ax.plot(g.elr, y + np.linspace(-0.2, 0.2, len(g)), marker, color="k", ms=4, alpha=0.8,
+                    mfc="k" if filled else "none", label=None if label in seen else label)
+            seen.add(label)
+    ax.set(xscale="log", xlim=(lo, hi), yticks=range(len(rows)), yticklabels=[r[2] for r in reversed(rows)],
+           ylim=(-0.6, len(rows) - 0.4), xlabel="ELR = η/ρ²")
+    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=4)
+    return "SGD + weight decay on the sphere's regime map"
+
+
+def _panel_effects(ax, res: Results) -> str:
+    fx = step_effects(res)
+    styles = {"fluctuations": "-", "eos_ntk": "--", "sphere_regimes": ":"}
+    short = {"fluctuations": "fluct.", "eos_ntk": "EoS", "sphere_regimes": "sphere"}
+    for i, ((study, quantity), g) in enumerate(fx.groupby(["study", "quantity"], sort=False)):
+        ax.plot(g.step_ratio, g.value_ratio, styles.get(study, "-"), marker="o", ms=3, color=f"C{i}",
+                label=f"{quantity} ({short.get(study, study)})")
+    ax.axhline(1.0, color="0.6", lw=0.6)
+    ax.set(xscale="log", yscale="log", xlabel="step / smallest step of the grid", ylabel="ratio to smallest step")
+    _log_ticks(ax, [1, 10, 100])
+    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2)
+    return "what a larger step does"
+
+
+def _panel_verdicts(ax, res: Results) -> str:
+    from lrlab import plots
+
+    counts = verdict_counts(res)
+    left = np.zeros(len(counts))
+    y = np.arange(len(counts))[::-1]
+    for v in VERDICTS:
+        ax.barh(y, counts[v], left=left, color=plots.VERDICT_COLOURS[v], label=v, height=0.6)
+        left += counts[v].to_numpy()
+    ax.set(yticks=y, yticklabels=counts.index, xlabel="claims")
+    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.3, -0.22), ncols=2)
+    return "verdicts per chapter"
