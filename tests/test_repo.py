@@ -94,6 +94,8 @@ def test_chapter_contract(nb):
     assert len(re.findall(r"```\{exercise\}", text)) >= 3, "at least three exercises"
     assert len(re.findall(r"```\{solution\}", text)) >= 3, "a solution for every exercise"
     assert re.search(r"^## Provenance", text, re.M) and "prov.save(" in code
+    assert code.index("prov.save(") < code.index("card.check()"), \
+        "provenance saved before card.check(), so a failing check never leaves claims beside an older provenance"
     assert "{glue:figure}" in text and "def " not in code, "figures glued; no helpers defined in a notebook"
 
 
