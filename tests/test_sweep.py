@@ -445,3 +445,35 @@ def test_a_quick_sweep_of_the_chapter_on_a_dask_local_cluster(tmp_path, capsys):
         assert point["status"] == "ok" and entry.ok and entry.manifest["seed"] == 1
         claims = json.loads((entry.folder / "claims.json").read_text())
         assert [c["id"] for c in claims][:4] == ["C1", "C2", "C3", "C4"]
+
+
+def test_sources_are_parsed_one_thread_at_a_time(monkeypatch):
+    """A local sweep hashes sources from worker threads; concurrent ast.parse raises a spurious SystemError on
+    CPython 3.11 < 3.11.8 (python/cpython#106905), seen once in CI. Parsing must be serialised."""
+    import ast
+    import threading
+    import time as _time
+
+    from lrlab import sweep as sw
+
+    real, inside, most = ast.parse, [0], [0]
+    guard = threading.Lock()
+
+    def slow_parse(*args, **kwargs):
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        _time.sleep(0.002)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    monkeypatch.setattr(sw.ast, "parse", slow_parse)
+    threads = [threading.Thread(target=sw.source_files, args=("boosting_paths",)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1

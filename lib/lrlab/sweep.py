@@ -50,6 +50,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import deque
@@ -259,6 +260,17 @@ def _notebook_code(path: Path) -> str:
     return "\n".join(lines)
 
 
+_AST_LOCK = threading.Lock()
+"""``ast.parse`` from two threads at once can raise a spurious ``SystemError: AST constructor recursion depth
+mismatch`` on CPython 3.11 before 3.11.8 (python/cpython#106905); a local sweep hashes sources from its worker
+threads, so every parse here takes this lock."""
+
+
+def _parse(source: str | bytes, filename: str = "<unknown>") -> ast.AST:
+    with _AST_LOCK:
+        return ast.parse(source, filename=filename)
+
+
 def source_files(chapter: str) -> list[Path]:
     """The ``lrlab`` files a chapter's runs depend on: the static-import closure of its study module, its
     notebook's imports and ``lrlab.runs``, with their parent packages. The whole package if a file does not parse.
@@ -269,7 +281,7 @@ def source_files(chapter: str) -> list[Path]:
     modules = _module_files(root)
     todo = [studies.CHAPTERS[chapter], "lrlab.runs", "lrlab"]
     try:
-        nb_tree = ast.parse(_notebook_code(studies.notebook(chapter)))
+        nb_tree = _parse(_notebook_code(studies.notebook(chapter)))
         todo += sorted(m for m in _imported(nb_tree, "__notebook__", False) if m in modules)
         seen: set[str] = set()
         while todo:
@@ -280,7 +292,7 @@ def source_files(chapter: str) -> list[Path]:
             parts = name.split(".")
             todo += [".".join(parts[:i]) for i in range(1, len(parts))]
             path = modules[name]
-            tree = ast.parse(path.read_bytes(), filename=str(path))
+            tree = _parse(path.read_bytes(), filename=str(path))
             todo += [m for m in _imported(tree, name, path.name == "__init__.py") if m in modules]
     except (SyntaxError, ValueError, json.JSONDecodeError):
         return sorted(modules.values())
