@@ -58,8 +58,10 @@ def power_to(op, ref: float, limit: int = 2000) -> tuple[int | None, float]:
     return None, time.perf_counter() - start
 
 
-def pyhessian_to(m, x, y, ref: float, seed: int = 0) -> tuple[int | None, float]:
-    """PyHessian's power iteration: products and seconds until its Rayleigh quotient is within REL of ``ref``."""
+def pyhessian_run(m, x, y, tol: float, seed: int = 0, ref: float | None = None) -> tuple[float, float | None, int]:
+    """PyHessian's power iteration from seed ``seed``: seconds, value and products. With ``ref``, it is stopped as soon
+    as its Rayleigh quotient (read off each product it computes) is within REL of ``ref``, and the value is None
+    if that never happens; otherwise its own rule (successive estimates within ``tol``) stops it."""
     import importlib
 
     ph = importlib.import_module("pyhessian.hessian")  # the module: `pyhessian.hessian` the attribute is its class
@@ -68,7 +70,7 @@ def pyhessian_to(m, x, y, ref: float, seed: int = 0) -> tuple[int | None, float]
     def counted(grads, params, v):
         hv = original(grads, params, v)
         count[0] += 1
-        if abs(float(ph.group_product(hv, v)) - ref) < REL * abs(ref):
+        if ref is not None and abs(float(ph.group_product(hv, v)) - ref) < REL * abs(ref):
             raise _Reached
         return hv
 
@@ -77,13 +79,19 @@ def pyhessian_to(m, x, y, ref: float, seed: int = 0) -> tuple[int | None, float]
     ph.hessian_vector_product = counted
     start = time.perf_counter()
     try:
-        h.eigenvalues(maxIter=2000, tol=0.0)
-        return None, time.perf_counter() - start
+        value = float(h.eigenvalues(maxIter=2000, tol=tol)[0][0])
+        return time.perf_counter() - start, None if ref is not None else value, count[0]
     except _Reached:
-        return count[0], time.perf_counter() - start
+        return time.perf_counter() - start, ref, count[0]
     finally:
         ph.hessian_vector_product = original
         m.zero_grad(set_to_none=True)
+
+
+def pyhessian_to(m, x, y, ref: float, seed: int = 0) -> tuple[int | None, float]:
+    """PyHessian stopped by the reference: products (None if never within REL) and seconds."""
+    seconds, reached, products = pyhessian_run(m, x, y, tol=0.0, seed=seed, ref=ref)
+    return (products if reached is not None else None), seconds
 
 
 def lanczos_to(loss, params, ref: float, seed: int = 0, limit: int = 200) -> int | None:
@@ -96,25 +104,8 @@ def lanczos_to(loss, params, ref: float, seed: int = 0, limit: int = 200) -> int
 
 def pyhessian_own(m, x, y) -> tuple[float, tuple[float, int]]:
     """PyHessian stopped by its own rule at tol = REL: seconds, (value, products)."""
-    import importlib
-
-    ph = importlib.import_module("pyhessian.hessian")
-    original, count = ph.hessian_vector_product, [0]
-
-    def counted(*args):
-        count[0] += 1
-        return original(*args)
-
-    torch.manual_seed(0)
-    h = ph.hessian(m, st.half_mse, data=(x, y), cuda=False)
-    ph.hessian_vector_product = counted
-    try:
-        start = time.perf_counter()
-        value = h.eigenvalues(maxIter=2000, tol=REL)[0][0]
-        return time.perf_counter() - start, (float(value), count[0])
-    finally:
-        ph.hessian_vector_product = original
-        m.zero_grad(set_to_none=True)
+    seconds, value, products = pyhessian_run(m, x, y, tol=REL)
+    return seconds, (value, products)
 
 
 def tracking_share(cfg, x, y, lrs, catapult: bool) -> tuple[float, dict]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import tempfile
@@ -72,8 +73,6 @@ def main() -> None:
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     summary_path = common.RESULTS / "profiles.json"
-    import json
-
     summary = json.loads(summary_path.read_text()).get("chapters", {}) if summary_path.is_file() else {}
     for chapter in args.chapters or studies.available():
         summary[chapter] = profile(chapter, args.scale)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lrlab.nn import BBatchNorm, BLinear, batch_normalize, generators, uniform_
+from lrlab.nn import BBatchNorm, BLinear, batch_normalize, batch_stats, generators, uniform_
 
 HEAD_OFFSET = 7_919
 """Seed offset of the head's generator, so the head is not drawn from the hidden layers' stream."""
@@ -39,10 +39,8 @@ class SIBatchNorm(BBatchNorm):
     (see :func:`population_bn`). Input ``(K, B, width)``.
     """
 
-    dims: tuple[int, ...] = (1,)
-    """Axes the batch statistics are taken over (the batch axis)."""
     spatial_from: int | None = None
-    """The same axes for :func:`lrlab.nn.batch_normalize`: the batch axis plus the trailing axes from here on."""
+    """Statistics over the batch axis, plus the trailing axes from here on (:func:`lrlab.nn.batch_normalize`)."""
 
     def __init__(self, eps: float = 1e-5):
         super().__init__(eps)
@@ -53,9 +51,7 @@ class SIBatchNorm(BBatchNorm):
         if self.stats is None and not self.collect:
             return batch_normalize(x, self.spatial_from, self.eps)
         if self.collect:
-            mean = x.mean(dim=self.dims, keepdim=True)
-            var = (x - mean).square().mean(dim=self.dims, keepdim=True)
-            self.stats = (mean.detach(), var.detach())
+            self.stats = tuple(t.detach() for t in batch_stats(x, self.spatial_from))
         mean, var = self.stats
         return (x - mean) / torch.sqrt(var + self.eps)
 
@@ -75,7 +71,6 @@ class BAffine(nn.Module):
 class ConvBN(SIBatchNorm):
     """BN without affine over ``(B, H, W)`` per channel and configuration; input ``(K, B, C, H, W)``."""
 
-    dims = (1, 3, 4)
     spatial_from = 3
 
 

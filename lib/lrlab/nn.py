@@ -66,6 +66,14 @@ class BBatchNorm(nn.Module):
         return batch_normalize(x, None, self.eps)
 
 
+def batch_stats(x: Tensor, spatial_from: int | None) -> tuple[Tensor, Tensor]:
+    """Mean and biased variance per configuration and channel over the batch axis (1) and, when ``spatial_from``
+    is given, the trailing axes from it on; both keep their dimensions. The layout is :func:`batch_normalize`'s."""
+    dims = (1,) if spatial_from is None else (1, *range(spatial_from, x.dim()))
+    mean = x.mean(dim=dims, keepdim=True)
+    return mean, (x - mean).square().mean(dim=dims, keepdim=True)
+
+
 def batch_normalize(x: Tensor, spatial_from: int | None, eps: float) -> Tensor:
     """(x − mean) / √(var + eps), statistics per configuration and channel over the batch axis (1) and, when
     ``spatial_from`` is given, the trailing axes from it on (``None`` for ``(K, B, W)``; ``3`` for
@@ -76,9 +84,8 @@ def batch_normalize(x: Tensor, spatial_from: int | None, eps: float) -> Tensor:
     dominated the sphere and periodic chapters' training profiles (``benchmarks/bench_training.py``).
     """
     if eps <= 0:  # exact scale invariance (the tests' eps = 0): torch's kernel refuses it, write the formula out
-        dims = (1,) if spatial_from is None else (1, *range(spatial_from, x.dim()))
-        mean = x.mean(dim=dims, keepdim=True)
-        return (x - mean) / torch.sqrt((x - mean).square().mean(dim=dims, keepdim=True) + eps)
+        mean, var = batch_stats(x, spatial_from)
+        return (x - mean) / torch.sqrt(var + eps)
     K, B = x.shape[:2]
     channels = math.prod(x.shape[2:spatial_from])
     flat = x.transpose(0, 1).reshape(B, K * channels, -1)

@@ -9,12 +9,13 @@ nothing, so the page shows exactly what the last ``make bench`` measured. Chapte
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from lrlab import timings
 
 BENCHMARKS: tuple[str, ...] = ("training", "sharpness", "ntk", "boosting", "chapters", "make_test")
 """The results files the page shows, in its order (``benchmarks/results/<name>.json``)."""
@@ -31,12 +32,7 @@ def results_dir(root: Path | None = None) -> Path:
 
 def load(name: str, root: Path | None = None) -> dict[str, Any] | None:
     """One benchmark's results, or ``None`` when it has not been run here (``make bench`` writes it)."""
-    path = results_dir(root) / f"{name}.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return timings.load(results_dir(root) / f"{name}.json")
 
 
 def load_all(root: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -100,10 +96,8 @@ def detail(results: dict[str, dict[str, Any]], name: str, *keys: str) -> Any:
 
 def profile_table(root: Path | None = None, top: int = 3) -> pd.DataFrame:
     """Each chapter's ``top`` functions by own time under cProfile (``benchmarks/profile_chapters.py``)."""
-    path = results_dir(root) / "profiles.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    data = load("profiles", root)
+    if data is None:
         return pd.DataFrame(columns=["chapter", "rank", "function", "share of time"])
     rows = []
     for chapter, entry in data.get("chapters", {}).items():

@@ -29,8 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-CHAPTERS: tuple[str, ...] = ("fluctuations", "sphere_regimes", "eos_ntk", "boosting_paths", "periodic_bn_wd")
-"""The five chapters, in the book's order."""
+from lrlab import studies
+
+CHAPTERS: tuple[str, ...] = tuple(studies.CHAPTERS)
+"""The five chapters, in the book's order (the registry of :mod:`lrlab.studies`)."""
 
 LABELS: dict[str, str] = {
     "fluctuations": "Fluctuations",
@@ -111,9 +113,7 @@ def results_folder(results: str | Path | None = None) -> Path:
     """
     if results is not None:
         return Path(results)
-    from lrlab.studies import book_root
-
-    root = book_root()
+    root = studies.book_root()
     if root is None:
         raise MissingResultsError("the book's root (the folder holding _config.yml and chapters/) was not found from "
                              f"{Path.cwd()}: pass the results folder explicitly")

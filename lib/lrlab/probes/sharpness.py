@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse.linalg as sla
 import torch
 from scipy.linalg import eigh_tridiagonal
 from torch import Tensor
@@ -68,14 +67,6 @@ class HessianOperator:
         self.matvecs += 1
         hv = torch.autograd.grad(self.grad @ v, self.params, retain_graph=True)
         return flatten(hv).detach()
-
-    def linear_operator(self) -> sla.LinearOperator:
-        """The same product as a SciPy ``LinearOperator`` in float64 (for ``eigsh``)."""
-
-        def matvec(v: np.ndarray) -> np.ndarray:
-            return self(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))).double().cpu().numpy()
-
-        return sla.LinearOperator((self.size, self.size), matvec=matvec, dtype=np.float64)
 
 
 def hvp(loss_fn: Callable[[], Tensor], params: Sequence[Tensor], v: Tensor) -> Tensor:
