@@ -32,7 +32,7 @@ import pandas as pd
 from lrlab import studies
 
 CHAPTERS: tuple[str, ...] = tuple(studies.CHAPTERS)
-"""The five chapters, in the book's order (the registry of :mod:`lrlab.studies`)."""
+"""The five chapters, in the book's order (the registry ``lrlab.studies.CHAPTERS``)."""
 
 LABELS: dict[str, str] = {
     "fluctuations": "Fluctuations",
