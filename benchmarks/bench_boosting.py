@@ -53,12 +53,12 @@ def measure(n: int, k: int, knots: int, iters: int, repeat: int) -> tuple[int, d
     learners, y = problem(n, k, knots)
     D = sum(lr.factors.U.shape[1] for lr in learners)
     naive_iters = max(iters // 10, 20)
-    return D, {
-        "refit": per_second(lambda: bst.boost_naive(learners, y, 0.1, naive_iters), naive_iters, repeat),
-        "data": per_second(lambda: bst.boost(learners, y, 0.1, iters, mode="data"), iters),
-        "gram": per_second(lambda: bst.boost(learners, y, 0.1, iters, mode="gram"), iters),
-        "floor": per_second(lambda: floor_loop(learners, y, iters), iters),
-    }
+    # the vectorised loops and the floor take turns (each warm in cache), so their ratios see one machine state
+    t = common.interleaved({"data": lambda: bst.boost(learners, y, 0.1, iters, mode="data"),
+                            "gram": lambda: bst.boost(learners, y, 0.1, iters, mode="gram"),
+                            "floor": lambda: floor_loop(learners, y, iters)}, 2 * repeat + 1, block=3)
+    return D, {"refit": per_second(lambda: bst.boost_naive(learners, y, 0.1, naive_iters), naive_iters, repeat),
+               **{name: iters / seconds for name, seconds in t.items()}}
 
 
 def check_agreement(n: int, k: int, knots: int, iters: int) -> None:

@@ -9,11 +9,15 @@ for the same epochs on the same data, and configuration k must end with the same
 - ``batched``: one process, one thread, all K as one batched ``bmm`` computation (:mod:`lrlab.nn`);
 - ``batched x 2 processes``: two worker processes, each training its half batched (both cores busy).
 
+One training step is also timed on its own, three ways: one configuration at a time, ``torch.func.vmap`` over
+``grad``, and the hand-batched ``bmm`` model the chapters use (:func:`step_rows`).
+
 Throughput is model-steps per second of steady-state training: each variant runs ``--epochs`` and 2 epochs, and
 the difference of the two wall times (medians of repeats) prices the extra steps alone, without the fixed costs
 both runs share (building the models, the probes at the start and the end). The workers are started and warmed
 up before the clock runs. The arithmetic floor is the step's floating-point operations (torch's
-``FlopCounterMode``) at the measured single-thread matrix-multiply rate, times the cores in use.
+``FlopCounterMode``) at the measured single-thread matrix-multiply rate (the median of measurements taken before
+the runs and before each variant), times the cores in use.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_training.py [--epochs 22] [--repeats 3]
 """
@@ -82,6 +86,77 @@ def step_flops(elrs, seeds) -> float:
     return (run(2) - run(1)) / (len(elrs) * steps)
 
 
+def step_rows(K: int = 30, B: int = 128, steps: int = 20, repeats: int = 5) -> list[dict]:
+    """One projected-SGD step of K SI MLPs 196-64-64-10 (the regime map's model and batch), three ways, from the
+    same weights on the same per-configuration batches, which must end equal:
+
+    - ``one at a time``: K forward/backward passes of a one-configuration model (plain autograd);
+    - ``vmap``: ``torch.func.vmap`` over ``torch.func.grad`` of the one-configuration loss;
+    - ``batched``: the K-configuration model's ``bmm`` layers (:mod:`lrlab.nn`), one backward pass.
+
+    The weight update and the projection onto each configuration's sphere are the same batched tensor operations
+    in all three; only the gradient differs in how it is computed.
+    """
+    from torch.func import functional_call, grad, vmap
+
+    from lrlab.models import SIMLP
+
+    sizes = [196, 64, 64, 10]
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(K, B, sizes[0], generator=gen), torch.randint(0, sizes[-1], (K, B), generator=gen)
+    lr = torch.linspace(0.1, 1.0, K).view(-1, 1, 1)
+    many, one = SIMLP(sizes, list(range(K))), SIMLP(sizes, [0])
+    names = [n for n, p in many.named_parameters() if p.requires_grad]
+    w0 = [p.detach().clone() for n, p in many.named_parameters() if p.requires_grad]
+    head = many.head.weight.detach()
+    rho0 = torch.sqrt(sum(w.flatten(1).square().sum(1) for w in w0))
+
+    def step(ws, grads):  # SGD, then each configuration's SI weights back to norm rho0 (si.Projector's formula)
+        ws = [w - lr * g for w, g in zip(ws, grads)]
+        r = torch.sqrt(sum(w.flatten(1).square().sum(1) for w in ws))
+        return [w * (rho0 / r).view(-1, 1, 1) for w in ws]
+
+    def loss_one(ws, h, xk, yk):  # configuration k alone, every tensor with a leading axis of 1
+        out = functional_call(one, {**dict(zip(names, ws)), "head.weight": h}, (xk,))
+        return torch.nn.functional.cross_entropy(out[0], yk)
+
+    def grads_one_at_a_time(ws):
+        per = []
+        for k in range(K):
+            wk = [w[k : k + 1].clone().requires_grad_() for w in ws]
+            per.append(torch.autograd.grad(loss_one(wk, head[k : k + 1], x[k : k + 1], y[k]), wk))
+        return [torch.cat(g) for g in zip(*per)]
+
+    vmapped = vmap(grad(lambda ws, h, xk, yk: loss_one([w[None] for w in ws], h[None], xk[None], yk)))
+
+    def grads_batched(ws):
+        ws = [w.clone().requires_grad_() for w in ws]
+        out = functional_call(many, dict(zip(names, ws)), (x,))
+        loss = torch.nn.functional.cross_entropy(out.reshape(-1, sizes[-1]), y.reshape(-1), reduction="none")
+        return list(torch.autograd.grad(loss.view(K, B).mean(1).sum(), ws))
+
+    variants = {"one at a time": grads_one_at_a_time, "vmap": lambda ws: vmapped(ws, head, x, y),
+                "batched": grads_batched}
+
+    def train(grads_fn):
+        ws = w0
+        for _ in range(steps):
+            ws = step(ws, grads_fn(ws))
+        return ws
+
+    seconds, final = {}, {}
+    for name, fn in variants.items():
+        seconds[name], final[name] = common.median_time(lambda fn=fn: train(fn), repeats)
+    for name in ("vmap", "batched"):
+        for a, b in zip(final["one at a time"], final[name]):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=f"{name}: weights differ after {steps} steps")
+    rate = {name: K * steps / t for name, t in seconds.items()}
+    note = f"{K} configurations, batch {B}, {steps} steps; median of {repeats}; equal weights at the end"
+    return [common.row(f"training step, K = {K}, one thread: {name} vs one at a time", name, rate[name],
+                       "one at a time", rate["one at a time"], rate[name] / rate["one at a time"], "", None,
+                       unit="model-steps/s", note=note) for name in ("vmap", "batched")]
+
+
 def bn_rows() -> list[dict]:
     """Batch normalisation forward + backward at the regime map's shape (K, B, W) = (30, 128, 64): torch's fused
     kernel (:func:`lrlab.nn.batch_normalize`) against the formula written out, which the profile showed dominating."""
@@ -120,7 +195,9 @@ def main() -> None:
     if args.epochs <= short:
         raise SystemExit(f"--epochs = {args.epochs} is not allowed: it must be > {short}")
     K, steps = len(elrs), (args.epochs - short) * -(-cfg.n_train // cfg.batch_size)
-    rate = common.matmul_gflops()
+    rate, size = common.matmul_best()
+    mm, mm_ops = common.matmul(size)
+    rates = [rate]  # the matmul rate again before every variant: the floor sees the machine state the runs saw
     per_step = step_flops(elrs, seeds)
 
     with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"), initializer=_init) as pool:
@@ -133,6 +210,7 @@ def main() -> None:
         }
         timing, weights = {}, {}
         for name, (_, fn) in variants.items():
+            rates.append(mm_ops / common.interleaved({"matmul": mm}, 7)["matmul"] / 1e9)
             t_long, weights[name] = common.median_time(lambda fn=fn: fn(args.epochs), args.repeats)
             t_short, _ = common.median_time(lambda fn=fn: fn(short), args.repeats)
             timing[name] = t_long - t_short
@@ -141,6 +219,7 @@ def main() -> None:
             np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-4, err_msg=f"{name}: configuration {k} differs")
 
     throughput = {name: K * steps / t for name, t in timing.items()}
+    rate = float(np.median(rates))
     floor_1 = rate * 1e9 / per_step  # model-steps per second on one core at the matmul rate
     rows = []
     for name in ("processes", "batched", "batched x 2 processes"):
@@ -155,11 +234,12 @@ def main() -> None:
     rows.append(common.row(f"training K = {K}: fastest ({best}) vs arithmetic floor", best, throughput[best],
                            f"floor on {cores} core(s)", floor_1 * cores, gap, "≤ 3× the floor", gap <= 3,
                            unit="model-steps/s", note="ratio = floor throughput / measured throughput"))
-    rows += bn_rows()
+    rows += step_rows() + bn_rows()
     common.save("training", "Training many configurations (sphere regime map)", rows, {
         "K": K, "steps_timed": steps, "epochs": [short, args.epochs], "seconds": timing,
         "model_steps_per_s": throughput,
-        "matmul_gflops_1_thread": rate, "step_mflop": per_step / 1e6, "floor_model_steps_per_s_1_core": floor_1,
+        "matmul_gflops_1_thread": rate, "matmul_gflops_each": rates, "matmul_size": size,
+        "step_mflop": per_step / 1e6, "floor_model_steps_per_s_1_core": floor_1,
         "threads": torch.get_num_threads(),
     })
 

@@ -35,17 +35,47 @@ def median_time(fn: Callable[[], object], repeats: int = 3) -> tuple[float, obje
     return statistics.median(times), out
 
 
-def matmul_gflops(sizes: tuple[int, ...] = (128, 256, 512, 1024), repeats: int = 7) -> float:
-    """This machine's float32 matrix-multiply rate on one thread, GFLOP/s: the best n×n×n product (2n³
-    operations, median of repeats) over ``sizes``, so the floor it sets is the strictest one."""
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 21, block: int = 1) -> dict[str, float]:
+    """Median wall time of one call of each function, taking turns ``repeats`` times, so that every side of a ratio
+    sees the same machine state (a VM's speed drifts by tens of percent over seconds).
+
+    With ``block`` > 1 each turn calls its function ``block`` times and keeps all but the first call: every side is
+    then timed with its own data in cache, not after the other side has evicted it.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            for i in range(block):
+                start = time.perf_counter()
+                fn()
+                if block == 1 or i > 0:
+                    times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def matmul(n: int) -> tuple[Callable[[], object], int]:
+    """A float32 n×n×n product to time, and its 2n³ operations."""
     gen = torch.Generator().manual_seed(0)
-    best = 0.0
+    a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
+    a @ b
+    return (lambda: a @ b), 2 * n**3
+
+
+def matmul_best(sizes: tuple[int, ...] = (128, 256, 512, 1024), repeats: int = 7) -> tuple[float, int]:
+    """This machine's float32 matrix-multiply rate on one thread, GFLOP/s, and the size that reached it: the best
+    n×n×n product (median of repeats) over ``sizes``, so the floor it sets is the strictest one."""
+    rates = {}
     for n in sizes:
-        a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
-        a @ b
-        seconds, _ = median_time(lambda a=a, b=b: a @ b, repeats)
-        best = max(best, 2 * n**3 / seconds / 1e9)
-    return best
+        fn, ops = matmul(n)
+        seconds, _ = median_time(fn, repeats)
+        rates[n] = ops / seconds / 1e9
+    best = max(rates, key=rates.get)
+    return rates[best], best
+
+
+def matmul_gflops(sizes: tuple[int, ...] = (128, 256, 512, 1024), repeats: int = 7) -> float:
+    """The rate of :func:`matmul_best`, GFLOP/s."""
+    return matmul_best(sizes, repeats)[0]
 
 
 def flops(fn: Callable[[], object]) -> int:

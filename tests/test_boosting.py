@@ -94,6 +94,14 @@ def test_fast_loop_equals_refit_loop_and_modes_agree() -> None:
         np.testing.assert_allclose(fast.coef, naive.coef, atol=1e-10)
 
 
+@pytest.mark.parametrize("mode", ["data", "gram"])
+def test_zero_iterations_return_the_start(mode: str) -> None:
+    X, y = _design(30, 2)
+    learners = [bst.linear(X[:, 0]), bst.linear(X[:, 1:], lam=1.0)]
+    path = bst.boost(learners, y, nu=0.1, mstop=0, mode=mode)
+    assert path.coef.shape == (1, 2) and not path.coef.any() and path.selected.size == 0 and path.status == "ok"
+
+
 def test_single_column_gram_loop_equals_refit_loop() -> None:
     X, y = _design(50, 6)
     learners = [bst.linear(X[:, j]) for j in range(6)]

@@ -111,6 +111,53 @@ def test_tracker_warm_start_saves_products_and_agrees():
     assert tracker.calls == 2 and tracker.matvecs == cold.matvecs + warm.matvecs
 
 
+def test_hessian_operator_takes_a_loss_tensor_and_its_gradient_is_the_plain_one():
+    """One backward pass with its graph gives both the products and the training gradient, bitwise (gd_run)."""
+    model, x, y = tiny_problem(1)
+    params = list(model.parameters())
+    plain = torch.autograd.grad(loss_fn(model, x, y)(), params)
+    op = sharpness.HessianOperator(loss_fn(model, x, y)(), params)
+    for g, h in zip(plain, op.gradient()):
+        assert torch.equal(g, h) and not h.requires_grad
+    H = exact_hessian(model, x, y)
+    v = torch.randn(op.size, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    torch.testing.assert_close(op(v), H @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_lanczos_on_a_used_operator_counts_only_its_own_products():
+    model, x, y = tiny_problem(0)
+    op = sharpness.HessianOperator(loss_fn(model, x, y), list(model.parameters()))
+    op(torch.ones(op.size, dtype=torch.float64))
+    eig = sharpness.lanczos(op, tol=1e-10)
+    assert eig.matvecs == op.matvecs - 1
+    top = float(torch.linalg.eigvalsh(exact_hessian(model, x, y))[-1])
+    assert eig.value == pytest.approx(top, rel=1e-8)
+
+
+def test_tracker_v0_warm_starts_the_first_call():
+    """The chapter hands every η of a seed the eigenvector at initialisation: the first call then needs ~1 product."""
+    model, x, y = tiny_problem(2)
+    params = list(model.parameters())
+    init = sharpness.lanczos_top(loss_fn(model, x, y), params, tol=1e-6)
+    tracker = sharpness.SharpnessTracker(tol=1e-6, v0=init.vector)
+    first = tracker(loss_fn(model, x, y), params)
+    assert first.value == pytest.approx(init.value, rel=1e-6)
+    assert first.matvecs < init.matvecs and first.matvecs <= 2
+
+
+def test_gd_run_trajectory_does_not_depend_on_how_often_sharpness_is_measured():
+    """Measuring reuses the step's gradient (HessianOperator): the weights must be bitwise those of plain GD."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(30, 5, generator=gen), torch.randn(30, generator=gen)
+    finals = []
+    for every in (1, 7, 10**9):
+        net = eos_ntk.scalar_net(eos_ntk.tanh_mlp(5, (8,), 1, 0), 1)
+        r = eos_ntk.gd_run(net, x, y, 0.3, loss_goal=0.0, max_steps=40, every=every)
+        assert r.steps == 40 and r.sharp_calls == (41 if every == 1 else 1 + 40 // every + (40 % every != 0))
+        finals.append(torch.cat([p.detach().reshape(-1) for p in net.parameters()]))
+    assert torch.equal(finals[0], finals[1]) and torch.equal(finals[0], finals[2])
+
+
 def test_sharpness_validation():
     model, x, y = tiny_problem()
     with pytest.raises(ValueError, match="tol"):
@@ -121,6 +168,8 @@ def test_sharpness_validation():
         sharpness.power_iteration(loss_fn(model, x, y), list(model.parameters()), max_iter=0)
     with pytest.raises(ValueError, match="scalar"):
         sharpness.HessianOperator(lambda: model(x), list(model.parameters()))
+    with pytest.raises(ValueError, match="scalar"):
+        sharpness.HessianOperator(model(x), list(model.parameters()))
 
 
 @pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")

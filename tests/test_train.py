@@ -153,3 +153,18 @@ def test_full_batch_is_one_step_per_epoch_and_bad_arguments_fail():
     assert len(Batches(x, x, 100, [0])) == 1 and len(Batches(x, x, 3, [0])) == 4
     with pytest.raises(ValueError, match="batch_size = 0"):
         Batches(x, x, 0, [0])
+
+
+def test_batches_pair_rows_and_cover_an_epoch_per_configuration():
+    """Every configuration sees each example once per epoch, with its own label, in its own order."""
+    n = 11
+    x = torch.arange(n * 6, dtype=torch.float32).reshape(n, 2, 3)  # image-like rows: x[i] starts at 6i
+    y = torch.arange(n) * 10
+    batches = list(Batches(x, y, 4, [0, 1, 2]))
+    assert [tuple(b[0].shape) for b in batches] == [(3, 4, 2, 3), (3, 4, 2, 3), (3, 3, 2, 3)]
+    xs, ys = torch.cat([b[0] for b in batches], dim=1), torch.cat([b[1] for b in batches], dim=1)
+    for k in range(3):
+        rows = (xs[k, :, 0, 0] / 6).long()
+        assert sorted(rows.tolist()) == list(range(n))
+        assert torch.equal(ys[k], rows * 10) and torch.equal(xs[k], x[rows])
+    assert not torch.equal(xs[0], xs[1])  # independent shuffles

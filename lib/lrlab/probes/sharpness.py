@@ -42,22 +42,30 @@ def n_params(params: Sequence[Tensor]) -> int:
 class HessianOperator:
     """v ↦ ∇²L(θ) v for one loss value, by double backward; counts its products in ``matvecs``.
 
-    ``loss_fn()`` must return the scalar loss computed from ``params`` (which need ``requires_grad``). The first
-    gradient is taken once with ``create_graph=True`` and its graph is kept for every product.
+    ``loss`` is the scalar loss computed from ``params`` (which need ``requires_grad``), or a function returning
+    it. The gradient is taken once with ``create_graph=True`` and its graph is kept for every product; it is also
+    the training gradient (:meth:`gradient`), so a run that measures sharpness at step t needs no second backward
+    pass for its update (``lrlab.studies.eos_ntk.gd_run``).
     """
 
-    def __init__(self, loss_fn: Callable[[], Tensor], params: Sequence[Tensor]):
+    def __init__(self, loss: Tensor | Callable[[], Tensor], params: Sequence[Tensor]):
         self.params = [p for p in params]
         if not self.params or not all(p.requires_grad for p in self.params):
             raise ValueError("params must be a non-empty list of tensors that require grad")
-        loss = loss_fn()
-        if loss.dim() != 0:
-            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+        if callable(loss):
+            loss = loss()
+        if not isinstance(loss, Tensor) or loss.dim() != 0:
+            shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+            raise ValueError(f"the loss must be a scalar tensor, got {shape}")
         self.loss = float(loss.detach())
-        grads = torch.autograd.grad(loss, self.params, create_graph=True)
-        self.grad = flatten(grads)
+        self.grads = torch.autograd.grad(loss, self.params, create_graph=True)
+        self.grad = flatten(self.grads)
         self.size = self.grad.numel()
         self.matvecs = 0
+
+    def gradient(self) -> list[Tensor]:
+        """∇L(θ), one detached tensor per parameter (bitwise the gradient a plain backward pass gives)."""
+        return [g.detach() for g in self.grads]
 
     def __call__(self, v: Tensor) -> Tensor:
         """∇²L v for a flat vector ``v`` of ``size`` entries."""
@@ -95,7 +103,7 @@ def _top_ritz(alphas: list[float], betas: list[float]) -> tuple[float, np.ndarra
 
 
 def lanczos_top(
-    loss_fn: Callable[[], Tensor],
+    loss_fn: Tensor | Callable[[], Tensor],
     params: Sequence[Tensor],
     v0: np.ndarray | None = None,
     tol: float = 1e-3,
@@ -106,20 +114,40 @@ def lanczos_top(
     """Largest algebraic Hessian eigenvalue by Lanczos on Hessian-vector products, stopping as soon as it is
     accurate (Golub & Van Loan, *Matrix Computations*, §10.1; what ``eigsh(k=1, which='LA')`` computes).
 
+    Builds the :class:`HessianOperator` of ``loss_fn`` (a scalar loss tensor or a function returning it) and runs
+    :func:`lanczos` on it; ``seconds`` includes the first gradient. See :func:`lanczos` for the arguments.
+    """
+    start = time.perf_counter()
+    eig = lanczos(HessianOperator(loss_fn, params), v0=v0, tol=tol, ncv=ncv, maxiter=maxiter, seed=seed)
+    eig.seconds = time.perf_counter() - start
+    return eig
+
+
+def lanczos(
+    op: HessianOperator,
+    v0: np.ndarray | None = None,
+    tol: float = 1e-3,
+    ncv: int | None = None,
+    maxiter: int | None = None,
+    seed: int = 0,
+) -> Eigen:
+    """Largest algebraic eigenvalue of the operator ``op`` by Lanczos (the algorithm behind :func:`lanczos_top`).
+
     After every product the top Ritz pair (θ, y) of the tridiagonal is checked: its residual ‖Hy − θy‖ =
     β_j·abs(s_j) costs nothing to compute, and the run stops when it is at most ``tol``·abs(θ) (ARPACK's test; ``tol =
-    0`` means the precision of the products). ARPACK's ``eigsh`` builds ``ncv`` ≈ 20 vectors before its first test;
-    checking every step needs about half the products (``benchmarks/bench_sharpness.py``). Vectors are fully
-    reorthogonalised in float64. ``ncv`` caps the basis (default 40); past it Lanczos restarts from the current Ritz
-    vector. ``v0`` warm-starts the basis (e.g. the previous eigenvector); without it a Gaussian vector drawn from
-    ``seed`` is used, so the result is deterministic. ``maxiter`` bounds the products (default 2000).
+    0`` means the precision of the products). Then θ lies within ``tol``·abs(θ) of an eigenvalue. ARPACK's ``eigsh``
+    builds ``ncv`` ≈ 20 vectors before its first test; checking every step needs about half the products
+    (``benchmarks/bench_sharpness.py``). Vectors are fully reorthogonalised in float64. ``ncv`` caps the basis
+    (default 40); past it Lanczos restarts from the current Ritz vector. ``v0`` warm-starts the basis (e.g. the
+    previous eigenvector); without it a Gaussian vector drawn from ``seed`` is used, so the result is
+    deterministic. ``maxiter`` bounds the products (default 2000). ``seconds`` counts the products' time.
     """
     if tol < 0:
         raise ValueError(f"tol = {tol!r} is not allowed: it must be a number >= 0")
     if ncv is not None and ncv < 2:
         raise ValueError(f"ncv = {ncv!r} is not allowed: it must be an integer >= 2")
     start = time.perf_counter()
-    op = HessianOperator(loss_fn, params)
+    first = op.matvecs
     if v0 is None:
         v0 = np.random.default_rng(seed).standard_normal(op.size)
     q = torch.as_tensor(np.asarray(v0, dtype=np.float64)).reshape(-1).clone()
@@ -146,14 +174,14 @@ def lanczos_top(
             beta = float(w.norm())
             theta, s = _top_ritz(alphas, betas)
             converged = beta * abs(s[-1]) <= tol * abs(theta) or beta <= floor * abs(theta)
-            if converged or j + 1 == dim or op.matvecs >= budget:
+            if converged or j + 1 == dim or op.matvecs - first >= budget:
                 break
             betas.append(beta)
             q = w / beta
         vector = torch.as_tensor(s) @ basis[: len(alphas)]
         vector /= vector.norm()
-        if converged or op.matvecs >= budget or dim == op.size:
-            return Eigen(theta, vector.numpy(), op.matvecs, time.perf_counter() - start)
+        if converged or op.matvecs - first >= budget or dim == op.size:
+            return Eigen(theta, vector.numpy(), op.matvecs - first, time.perf_counter() - start)
 
 
 def power_iteration(
@@ -200,20 +228,29 @@ def power_iteration(
 class SharpnessTracker:
     """Sharpness along a training run: Lanczos warm-started from the previous call's eigenvector.
 
-    ``tracker(loss_fn, params)`` returns an :class:`Eigen`; ``matvecs`` and ``seconds`` add up the cost.
+    ``v0`` warm-starts the first call too (e.g. the eigenvector at initialisation, which every η of one seed
+    shares). ``tracker(loss_fn, params)`` builds the operator; ``tracker.measure(op)`` reuses one whose gradient
+    the caller also needs. Both return an :class:`Eigen`; ``matvecs`` and ``seconds`` add up the cost.
     """
 
-    def __init__(self, tol: float = 1e-3, ncv: int | None = None, seed: int = 0):
+    def __init__(self, tol: float = 1e-3, ncv: int | None = None, seed: int = 0, v0: np.ndarray | None = None):
         self.tol = tol
         self.ncv = ncv
         self.seed = seed
-        self.last: np.ndarray | None = None
+        self.last: np.ndarray | None = None if v0 is None else np.asarray(v0, dtype=np.float64)
         self.matvecs = 0
         self.seconds = 0.0
         self.calls = 0
 
-    def __call__(self, loss_fn: Callable[[], Tensor], params: Sequence[Tensor]) -> Eigen:
-        eig = lanczos_top(loss_fn, params, v0=self.last, tol=self.tol, ncv=self.ncv, seed=self.seed)
+    def __call__(self, loss_fn: Tensor | Callable[[], Tensor], params: Sequence[Tensor]) -> Eigen:
+        start = time.perf_counter()
+        eig = self.measure(HessianOperator(loss_fn, params))
+        self.seconds += time.perf_counter() - start - eig.seconds
+        return eig
+
+    def measure(self, op: HessianOperator) -> Eigen:
+        """The top eigenvalue of ``op``, warm-started from the last eigenvector."""
+        eig = lanczos(op, v0=self.last, tol=self.tol, ncv=self.ncv, seed=self.seed)
         self.last = eig.vector
         self.matvecs += eig.matvecs
         self.seconds += eig.seconds

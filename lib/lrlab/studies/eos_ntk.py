@@ -36,7 +36,7 @@ from lrlab import data as lrdata
 from lrlab.claims import Scorecard, verdict_from_parts, verdict_from_seeds
 from lrlab.config import Config, Param, Spec
 from lrlab.probes import ntk as ntkp
-from lrlab.probes.sharpness import SharpnessTracker, lanczos_top
+from lrlab.probes.sharpness import HessianOperator, SharpnessTracker, lanczos_top
 
 TITLE = "The neural tangent kernel at the edge of stability"
 
@@ -257,17 +257,20 @@ def gd_run(
     early: int = 0,
     trace: Trace | None = None,
     seed: int = 0,
+    v0: np.ndarray | None = None,
 ) -> RunResult:
     """Full-batch GD θ ← θ − η ∇L(θ) until L ≤ ``loss_goal`` (status ``stopped``), ``max_steps`` or divergence.
 
     The loss of step t is L(θ_t), computed in the same forward pass as the gradient. Sharpness is measured at θ_t
     every ``every`` steps, at every step before ``early``, and at the last step, by warm-started Lanczos
-    (:class:`~lrlab.probes.sharpness.SharpnessTracker`). With a ``Trace``,
+    (:class:`~lrlab.probes.sharpness.SharpnessTracker`; ``v0``, e.g. the eigenvector at initialisation, starts the
+    first call). At those steps one backward pass with its graph serves both the Hessian-vector products and the
+    update (:class:`~lrlab.probes.sharpness.HessianOperator`), and its time counts as tracking. With a ``Trace``,
     once a sharpness measurement first reaches (1 − BAND)·2/η the trace starts: every ``trace.every`` steps it
     records the sharpness and the KTA of the NTK on ``trace.x``.
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    tracker = SharpnessTracker(tol=tol, seed=seed)
+    tracker = SharpnessTracker(tol=tol, seed=seed, v0=v0)
     rows: list[dict] = []
     edge = (1 - BAND) * 2 / lr
     status, step = "running", 0
@@ -277,12 +280,14 @@ def gd_run(
     def loss_at() -> Tensor:
         return half_mse(model(x), y)
 
-    def sharpness() -> float:
+    def sharpness(loss: Tensor) -> tuple[float, list[Tensor]]:
+        """Sharpness at this step, and the gradient for the update from the same backward pass."""
         nonlocal sharp_s
         t = time.perf_counter()
-        value = tracker(loss_at, params).value
+        op = HessianOperator(loss, params)
+        value = tracker.measure(op).value
         sharp_s += time.perf_counter() - t
-        return value
+        return value, op.gradient()
 
     while True:
         loss = loss_at()
@@ -290,8 +295,9 @@ def gd_run(
         bad = not math.isfinite(lval) or lval > DIVERGED_LOSS
         done = bad or lval <= loss_goal or step >= max_steps
         row = {"step": step, "loss": lval, "sharpness": np.nan}
+        grads = None
         if not bad and (step % every == 0 or step < early or done):
-            row["sharpness"] = sharpness()
+            row["sharpness"], grads = sharpness(loss)
             if trace is not None and trace.start is None and row["sharpness"] >= edge:
                 trace.start = step
         if trace is not None and trace.start is not None and not bad:
@@ -306,7 +312,8 @@ def gd_run(
         if done:
             status = "diverged" if bad else ("stopped" if lval <= loss_goal else "max_steps")
             break
-        grads = torch.autograd.grad(loss, params)
+        if grads is None:
+            grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
             for p, g in zip(params, grads):
                 p.sub_(lr * g)
@@ -372,8 +379,9 @@ def run_grid(cfg: Config, data: Data, progress: Callable[[str], None] | None = N
         t = time.perf_counter()
         init = ntkp.kernel_stats(ntkp.empirical_ntk(base, xk), yk)
         ntk_s += time.perf_counter() - t
-        s0 = lanczos_top(partial(half_mse_of, base, x, y), list(base.parameters()), tol=cfg.lanczos_tol,
-                         seed=seed).value
+        top0 = lanczos_top(partial(half_mse_of, base, x, y), list(base.parameters()), tol=cfg.lanczos_tol,
+                           seed=seed)  # every η of this seed starts here: its eigenvector warm-starts each run
+        s0 = top0.value
         spec += _spectrum_rows(init, seed, np.nan, "init", n_show)
         for lr in cfg.lrs:
             if progress is not None:
@@ -383,7 +391,7 @@ def run_grid(cfg: Config, data: Data, progress: Callable[[str], None] | None = N
             early = cfg.catapult_steps if 2 / lr < s0 else 0  # the catapult side: watch the first steps
             r = gd_run(model, x, y, lr, loss_goal=cfg.loss_goal, max_steps=cfg.max_steps,
                        every=sharp_every(lr, cfg.sharp_dt), tol=cfg.lanczos_tol, early=early, trace=trace,
-                       seed=seed)
+                       seed=seed, v0=top0.vector)
             h = r.history.assign(seed=seed, lr=lr)
             hist.append(h)
             measured = h["sharpness"].dropna()
