@@ -74,13 +74,11 @@ test: lint unit notebooks pages
 	@echo "make test: all checks passed"
 
 # The benchmark suite (benchmarks/README.md): each script writes benchmarks/results/<name>.json, which the book's
-# performance page renders. Run it on an otherwise idle machine. `bench-kernels` is the fast part (about 3 min);
-# `bench` adds the chapters' wall times, their profiles and `make test` from a fresh clone (about 30 min).
+# performance page renders. Run it on an otherwise idle machine. `bench-kernels` is the fast part (about 9 min:
+# each kernel benchmark three times, the median run kept per comparison); `bench` adds the chapters' wall times,
+# their profiles and `make test` from a fresh clone (about 35 min).
 bench-kernels: venv data
-	$(BIN)/python benchmarks/bench_training.py
-	$(BIN)/python benchmarks/bench_sharpness.py
-	$(BIN)/python benchmarks/bench_ntk.py
-	$(BIN)/python benchmarks/bench_boosting.py
+	$(BIN)/python benchmarks/repeat.py --runs 3 bench_training bench_sharpness bench_ntk bench_boosting
 
 bench: bench-kernels
 	$(BIN)/python benchmarks/bench_chapters.py

@@ -25,6 +25,17 @@ torch.set_num_threads(1)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _cpu_times() -> list[int] | None:
+    """The machine's cumulative CPU times from /proc/stat (user, nice, system, idle, iowait, irq, softirq, steal)."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_CPU_AT_START = _cpu_times()
+
+
 def median_time(fn: Callable[[], object], repeats: int = 3) -> tuple[float, object]:
     """Median wall time of ``fn()`` over ``repeats`` calls, and the last call's result."""
     times, out = [], None
@@ -106,7 +117,19 @@ def machine() -> dict:
         "python": platform.python_version(),
         "threads_per_process": torch.get_num_threads(),
         "load_average_1min": os.getloadavg()[0],
+        **cpu_shares(),
     }
+
+
+def cpu_shares() -> dict[str, float]:
+    """Since this process started: the share of the machine's CPU time that was busy, and the share the hypervisor
+    took (steal). A run with much steal was measured on a machine that was not really idle."""
+    now = _cpu_times()
+    if now is None or _CPU_AT_START is None:
+        return {}
+    d = [b - a for a, b in zip(_CPU_AT_START, now)]
+    total = sum(d) or 1
+    return {"cpu_busy_share": round(1 - (d[3] + d[4]) / total, 3), "cpu_steal_share": round(d[7] / total, 3)}
 
 
 def row(comparison: str, ours: str, ours_value: float, other: str, other_value: float, ratio: float,

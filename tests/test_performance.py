@@ -75,3 +75,21 @@ def test_committed_results_are_complete(name):
         assert math.isfinite(r["ratio"]) and r["ratio"] > 0
         assert r["met"] in (True, False, None)
     assert {"cpu", "cores", "torch"} <= set(data["machine"])
+
+
+def test_repeated_runs_keep_each_comparisons_median_run(monkeypatch):
+    """benchmarks/repeat.py: per comparison, the whole row of the run with the median ratio, all ratios noted."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    repeat = importlib.import_module("repeat")
+    runs = [{"title": "t", "rows": [row("floor", r, r <= 3, "≤ 3×"), row("speed", s, s >= 2)], "details": {"k": i}}
+            for i, (r, s) in enumerate([(3.2, 1.0), (2.9, 5.0), (3.1, 3.0)])]
+    merged = repeat.merge(runs)
+    floor, speed = merged["rows"]
+    assert (floor["ratio"], floor["met"]) == (3.1, False) and (speed["ratio"], speed["met"]) == (3.0, True)
+    assert "median of 3 runs (3.2, 2.9, 3.1)" in floor["note"]
+    assert merged["details"] == {"k": 2, "runs": {"floor": [3.2, 2.9, 3.1], "speed": [1.0, 5.0, 3.0]}}
+    assert repeat.result_name("bench_ntk.py") == "ntk"
+    with pytest.raises(SystemExit, match="bench_"):
+        repeat.result_name("profile_chapters")

@@ -73,14 +73,15 @@ def targets_met(results: dict[str, dict[str, Any]]) -> tuple[int, int]:
 
 
 def machines(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Where and when each benchmark ran (the load average shows whether the machine was idle)."""
+    """Where and when each benchmark ran. The load average shows whether the machine was idle; the CPU steal share
+    (recorded from this session's benchmarks on) shows how much of the CPU time the hypervisor took meanwhile."""
     rows = []
     for name, data in results.items():
         m = data.get("machine", {})
         rows.append({"benchmark": name, "measured on": data.get("measured_on", "—"), "cpu": m.get("cpu", "—"),
                      "cores": m.get("cores"), "torch": m.get("torch", "—"),
                      "threads per process": m.get("threads_per_process"),
-                     "load (1 min)": m.get("load_average_1min")})
+                     "load (1 min)": m.get("load_average_1min"), "CPU stolen": m.get("cpu_steal_share")})
     return pd.DataFrame(rows)
 
 
