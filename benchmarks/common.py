@@ -84,11 +84,6 @@ def matmul_best(sizes: tuple[int, ...] = (128, 256, 512, 1024), repeats: int = 7
     return rates[best], best
 
 
-def matmul_gflops(sizes: tuple[int, ...] = (128, 256, 512, 1024), repeats: int = 7) -> float:
-    """The rate of :func:`matmul_best`, GFLOP/s."""
-    return matmul_best(sizes, repeats)[0]
-
-
 def flops(fn: Callable[[], object]) -> int:
     """Floating-point operations of the matrix products (and convolutions) ``fn()`` runs, by torch's counter."""
     from torch.utils.flop_counter import FlopCounterMode

@@ -421,12 +421,11 @@ def _check_run(learners: Sequence[Learner], y: np.ndarray, nu: float, mstop: int
 
 @dataclass(frozen=True)
 class _Stack:
-    """All learners' factors stacked: ``Ut`` (D × n), RSS weights ``2s − s²``, block starts, coefficient slices."""
+    """All learners' factors stacked: ``Ut`` (D × n), RSS weights ``2s − s²``, blocks of D, coefficient slices."""
 
     Ut: np.ndarray
     s: np.ndarray
     w: np.ndarray
-    starts: np.ndarray
     blocks: list[slice]
     coef_slices: list[slice]
     single: bool
@@ -442,7 +441,7 @@ def _stack(learners: Sequence[Learner]) -> _Stack:
     dims = np.concatenate([[0], np.cumsum([lr.d for lr in learners])]).astype(int)
     coef_slices = [slice(int(dims[j]), int(dims[j + 1])) for j in range(len(learners))]
     return _Stack(
-        Ut=np.ascontiguousarray(np.hstack(Us).T), s=s, w=2 * s - s**2, starts=starts, blocks=blocks,
+        Ut=np.ascontiguousarray(np.hstack(Us).T), s=s, w=2 * s - s**2, blocks=blocks,
         coef_slices=coef_slices, single=all(k == 1 for k in sizes), W_list=[lr.factors.W for lr in learners],
     )
 
