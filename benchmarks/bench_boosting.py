@@ -41,10 +41,14 @@ def per_second(fn, iters: int, repeat: int = 3) -> float:
 
 
 def floor_loop(learners, y, iters: int) -> None:
-    Ut = np.ascontiguousarray(np.hstack([lr.factors.U for lr in learners]).T)
-    u = y.copy()
+    """The product ``Uᵀu`` alone, ``iters`` times, in its fastest form here: BLAS ``gemv`` with positional arguments
+    into a preallocated vector (the call :func:`lrlab.boosting.boost` makes; ``Ut @ u`` costs 0.5 µs more)."""
+    from scipy.linalg import blas
+
+    Ut_f = np.ascontiguousarray(np.hstack([lr.factors.U for lr in learners]).T).T
+    u, c = y.copy(), np.empty(Ut_f.shape[1])
     for _ in range(iters):
-        c = Ut @ u
+        c = blas.dgemv(1.0, Ut_f, u, 0.0, c, 0, 1, 0, 1, 1, 1)
         u[0] += 1e-300 * c[0]  # keep the product in the loop
 
 

@@ -39,6 +39,10 @@ def test_tables_from_fake_results(tmp_path):
     assert performance.ratio(results, "training", "training: batched") == 3.5
     assert math.isnan(performance.ratio(results, "training", "no such comparison"))
     assert math.isnan(performance.ratio(results, "boosting", "anything"))
+    assert performance.against_target(results, "boosting", "anything") == "not measured"
+    assert performance.against_target(results, "training", "training: batched") == "meeting its target (≥ 2×)"
+    assert performance.against_target(results, "training", "floor") == "short of its target (≥ 2×)"
+    assert performance.against_target(results, "ntk", "NTK") == "with no target"
     assert performance.detail(results, "training", "a", "b") == 3
     assert performance.detail(results, "training", "a", "missing") is None
     assert performance.machines(results)["cpu"].tolist() == ["test", "test"]

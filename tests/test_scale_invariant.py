@@ -112,6 +112,28 @@ def test_rho_and_elr_against_hand_values():
         si.elr(0.1, 0.0)
 
 
+def test_rho_and_projection_of_a_configuration_do_not_depend_on_its_neighbours():
+    """Bitwise: configuration k's ρ and projected weights are the same in a batch of 30 as alone."""
+    many = SIMLP([196, 64, 64, 10], seeds=list(range(30)))
+    with torch.no_grad():
+        for p in si_parameters(many):
+            p.mul_(torch.linspace(0.5, 3.0, 30).view(-1, *[1] * (p.dim() - 1)))
+    alone = []
+    for k in range(30):
+        one = SIMLP([196, 64, 64, 10], seeds=[0])
+        with torch.no_grad():
+            for p, q in zip(si_parameters(one), si_parameters(many)):
+                p.copy_(q[k : k + 1])
+        alone.append(one)
+    r = si.rho(many)
+    si.Projector(many, rho0=2.0)(many)
+    for k, one in enumerate(alone):
+        assert torch.equal(si.rho(one), r[k : k + 1])
+        si.Projector(one, rho0=2.0)(one)
+        for p, q in zip(si_parameters(one), si_parameters(many)):
+            assert torch.equal(p[0], q[k])
+
+
 def test_angle_against_a_known_rotation():
     m = SIMLP([2, 2, 2, 2], seeds=[0])
     w0 = si.snapshot(m)

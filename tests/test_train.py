@@ -28,6 +28,21 @@ def test_blinear_slices_are_independent_linear_layers():
     assert layer.weight.abs().max() <= 1 / np.sqrt(5)
 
 
+@pytest.mark.parametrize("fan_out", [1, 10, 16, 20])
+def test_blinear_narrow_padding_gives_the_plain_products_and_gradients(fan_out: int):
+    layer = BLinear(6, fan_out, generators([0, 1]))
+    x = torch.randn(2, 9, 6, requires_grad=True)
+    g = torch.randn(2, 9, fan_out)
+    out = layer(x)
+    grads = torch.autograd.grad(out, [x, layer.weight, layer.bias], g)
+    x2 = x.detach().clone().requires_grad_()
+    w, b = layer.weight.detach().clone().requires_grad_(), layer.bias.detach().clone().requires_grad_()
+    plain = torch.baddbmm(b, x2, w)
+    torch.testing.assert_close(out, plain)
+    for got, want in zip(grads, torch.autograd.grad(plain, [x2, w, b], g)):
+        torch.testing.assert_close(got, want)
+
+
 def test_init_of_a_configuration_does_not_depend_on_its_neighbours():
     a = BMLP([4, 6, 2], [7])
     b = BMLP([4, 6, 2], [3, 7, 9])

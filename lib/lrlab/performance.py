@@ -122,6 +122,17 @@ def ratio(results: dict[str, dict[str, Any]], name: str, starts: str) -> float:
     return math.nan if r is None else float(r["ratio"])
 
 
+def against_target(results: dict[str, dict[str, Any]], name: str, starts: str) -> str:
+    """How :func:`find`'s row stands against its target, as words for the page's prose: ``"meeting its target
+    (≤ 3× the floor)"``, ``"short of its target (…)"``, ``"with no target"`` or ``"not measured"``."""
+    r = find(results, name, starts)
+    if r is None:
+        return "not measured"
+    if r.get("met") is None:
+        return "with no target"
+    return f"{'meeting' if r['met'] else 'short of'} its target ({r['target']})"
+
+
 def plot_chapter_times(times: pd.DataFrame, limit_s: float = 120.0):
     """Wall time of every chapter at scales quick and book (horizontal bars), with the 2-minute budget."""
     from lrlab.plots import figure

@@ -33,9 +33,17 @@ def _flat(params: Sequence[Tensor]) -> Tensor:
     return torch.cat([p.detach().reshape(k, -1) for p in params], 1)
 
 
+def _norm(params: Sequence[Tensor]) -> Tensor:
+    """The norm of each configuration's parameters taken together, ``(K,)``: the norm of its per-tensor norms,
+    without concatenating the tensors (a copy of every SI weight at every projected step). Every reduction runs
+    along a row of one configuration, so its value does not depend on which configurations share the batch."""
+    per_tensor = [torch.linalg.vector_norm(p.detach().flatten(1), dim=1) for p in params]
+    return torch.linalg.vector_norm(torch.stack(per_tensor, 1), dim=1)
+
+
 def rho(model: nn.Module) -> Tensor:
     """Total norm ρ of the SI weights, per configuration: ``(K,)``."""
-    return _flat(si_parameters(model)).norm(dim=1)
+    return _norm(si_parameters(model))
 
 
 def elr(lr: float | Sequence[float] | Tensor, rho_: Tensor | float) -> Tensor:
@@ -84,7 +92,7 @@ class Projector:
     @torch.no_grad()
     def __call__(self, model: nn.Module) -> None:
         params = si_parameters(model)
-        r = _flat(params).norm(dim=1)
+        r = _norm(params)
         factor = torch.where(torch.isfinite(r) & (r > 0), self.rho0 / r.clamp_min(1e-30), torch.ones_like(r))
         for p in params:
             p.mul_(factor.to(p.dtype).view(-1, *([1] * (p.dim() - 1))))
