@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -55,9 +56,8 @@ def _init() -> None:
 
 
 def matmul_rate(n: int, seconds: float = 0.5) -> float:
-    """GFLOP/s of n×n×n float32 products on this process's thread, over about ``seconds``: the median of 7 turns."""
-    import time
-
+    """GFLOP/s of n×n×n float32 products on this process's thread: the median over at least 7 products and at
+    least ``seconds``, long enough that the two workers' measurements overlap however their starts are skewed."""
     fn, ops = common.matmul(n)
     times = []
     end = time.perf_counter() + seconds
