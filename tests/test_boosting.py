@@ -102,6 +102,23 @@ def test_zero_iterations_return_the_start(mode: str) -> None:
     assert path.coef.shape == (1, 2) and not path.coef.any() and path.selected.size == 0 and path.status == "ok"
 
 
+@pytest.mark.parametrize("mode", ["data", "gram"])
+@pytest.mark.parametrize("kind", ["linear", "pspline"])
+def test_squared_loss_run_past_the_stable_step_is_recorded_as_diverged(mode: str, kind: str) -> None:
+    # ν = 3 > 2 multiplies the residual along the chosen direction by 1 − ν = −2 per iteration until a score
+    # overflows; the run must stop just before that iteration, with a finite path, whichever loop ran it
+    X, y = _design(40, 2)
+    learners = ([bst.linear(X[:, j]) for j in range(2)] if kind == "linear"
+                else [bst.pspline(X[:, j], knots=4, df=3.0, name=f"x{j}") for j in range(2)])
+    path = bst.boost(learners, y, nu=3.0, mstop=2000, mode=mode)
+    assert path.status == "diverged" and 100 < path.mstop < 2000
+    assert np.isfinite(path.coef).all() and path.coef.shape == (path.mstop + 1, path.coef.shape[1])
+    shorter = bst.boost(learners, y, nu=3.0, mstop=path.mstop, mode=mode)
+    assert shorter.status == "ok"
+    np.testing.assert_array_equal(shorter.coef, path.coef)
+    np.testing.assert_array_equal(shorter.selected, path.selected)
+
+
 def test_single_column_gram_loop_equals_refit_loop() -> None:
     X, y = _design(50, 6)
     learners = [bst.linear(X[:, j]) for j in range(6)]

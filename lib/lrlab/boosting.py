@@ -458,6 +458,8 @@ def _gram_single_loop(st: _Stack, c: np.ndarray, nu: float, incs: np.ndarray, se
         np.multiply(c, c, out=sq)
         sq *= st.w
         j = int(sq.argmax())
+        if not math.isfinite(sq[j]):  # a score overflowed: the run diverged before this iteration
+            return m
         cj = float(c[j])
         selected[m] = j
         incs[m, cols[j]] = coef_gain[j] * cj
@@ -474,11 +476,8 @@ def _general_loop(
     Fills ``selected`` and returns the status, the iterations done and every iteration's ``c`` (one row each, the
     size of the coefficient increments the path keeps anyway), from which the caller forms the increments. Per
     iteration the loops make the fewest calls they can, since at small ``n`` their overhead, not arithmetic, sets
-    the speed (``benchmarks/bench_boosting.py``): ``Uᵀu`` written straight into its history row, the scores of all
-    learners as one product, one BLAS ``gemv`` for the fit, NumPy's functions bound to local names.
+    the speed (``benchmarks/bench_boosting.py``); the scores of all learners are one product.
     """
-    history = np.zeros((len(selected), len(c)))
-    history[:1] = c  # the first iteration's product was taken by the caller
     if st.single:  # the RSS gain of learner j is Σ_{k in block j} w_k c_k²: w ∘ c² for one-direction learners,
         select = None
     else:  # otherwise one (learners × D) product for all of them
@@ -487,7 +486,9 @@ def _general_loop(
             select[j, b] = st.w[b]
     with np.errstate(over="ignore", invalid="ignore"):
         if mode == "gram":
-            return _gram_blocks_loop(st, select, c, nu, history, selected)
+            return _gram_blocks_loop(st, select, c, nu, selected)
+        history = np.zeros((len(selected), len(c)))
+        history[:1] = c  # the first iteration's product was taken by the caller
         return _data_loop(st, learners, select, u, eta, y, nu, family, history, selected)
 
 
@@ -495,58 +496,83 @@ def _data_loop(
     st: _Stack, learners: Sequence[Learner], select: np.ndarray | None, u: np.ndarray, eta: np.ndarray,
     y: np.ndarray, nu: float, family: str, history: np.ndarray, selected: np.ndarray,
 ) -> tuple[str, int, np.ndarray]:
-    """:func:`_general_loop` with one pass over the data per iteration. Both ``gemv`` calls take their arguments
-    by position, ``gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y)``: SciPy's wrapper
-    parses keywords in about as long as the product of a small problem takes (0.7 µs at n = 200)."""
-    # fit of learner j, ν U_j diag(s_j), Fortran-ordered for gemv (η or u updated in place)
-    steps_fit = [np.asfortranarray(nu * lr.factors.U * lr.factors.s) for lr in learners]
-    Ut_f, blocks, w = st.Ut.T, st.blocks, st.w  # Ut_f: a Fortran-ordered view, c = (Ut_f)ᵀ u
-    sq, score = np.empty(history.shape[1]), np.empty(len(learners))
-    dgemv, multiply, dot, isfinite = _blas.dgemv, np.multiply, np.dot, math.isfinite
+    """:func:`_general_loop` with one pass over the data per iteration.
+
+    At small ``n`` the cost is the calls, not the arithmetic (0.2–0.6 µs each at n = 200), so the loop makes five
+    per iteration and no others: the product ``Uᵀu`` into its history row, the squares, the scores, their maximum,
+    the fit. The BLAS ``gemv`` calls take their arguments by position, ``gemv(alpha, a, x, beta, y, offx, incx,
+    offy, incy, trans, overwrite_y)`` (SciPy parses keywords in about as long as the product takes); the fit reads
+    learner ``j``'s block of ``c`` through ``offx`` instead of a slice; the rows of ``history`` and of the scores
+    come from NumPy's own iterators. Whether a score overflowed is read from the kept scores after the loop: the run
+    stops at the first iteration whose scores are not all finite, as if it had been checked there.
+    """
+    steps_fit = [np.asfortranarray(nu * lr.factors.U * lr.factors.s) for lr in learners]  # ν U_j diag(s_j)
+    starts = [b.start for b in st.blocks]
+    Ut_f, w = st.Ut.T, st.w  # Ut_f: a Fortran-ordered view, c = (Ut_f)ᵀ u
+    select_f = None if select is None else np.asfortranarray(select)
+    sq = np.empty(history.shape[1])
+    scores = np.empty((len(selected), len(learners)))
+    picks: list[int] = []
+    dgemv, multiply, pick = _blas.dgemv, np.multiply, picks.append
     gaussian, poisson = family == "gaussian", family == "poisson"
-    for m in range(len(selected)):
-        c = history[m] if m == 0 else dgemv(1.0, Ut_f, u, 0.0, history[m], 0, 1, 0, 1, 1, 1)
-        multiply(c, c, out=sq)
-        if select is None:
-            multiply(sq, w, out=score)
+    for m, (c, score) in enumerate(zip(history, scores)):
+        if m:
+            c = dgemv(1.0, Ut_f, u, 0.0, c, 0, 1, 0, 1, 1, 1)
+        multiply(c, c, sq)
+        if select_f is None:
+            multiply(sq, w, score)
         else:
-            dot(select, sq, out=score)
+            dgemv(1.0, select_f, sq, 0.0, score, 0, 1, 0, 1, 0, 1)
+        j = score.argmax()
+        pick(j)
+        if gaussian:  # u ← u − ν U_j s_j c_j
+            u = dgemv(-1.0, steps_fit[j], c, 1.0, u, starts[j], 1, 0, 1, 0, 1)
+        else:
+            eta = dgemv(1.0, steps_fit[j], c, 1.0, eta, starts[j], 1, 0, 1, 0, 1)
+            if poisson and eta.max() > _ETA_MAX:
+                return _picked("diverged", m + 1, history, scores, picks, selected)
+            u = y - mean_function(family, eta)
+    return _picked("ok", len(selected), history, scores, picks, selected)
+
+
+def _picked(
+    status: str, done: int, history: np.ndarray, scores: np.ndarray, picks: list[int], selected: np.ndarray,
+) -> tuple[str, int, np.ndarray]:
+    """Close :func:`_data_loop`: the picks into ``selected``, and the run cut at its first iteration with a score
+    that is not finite (diverged; what it picked from there on is dropped)."""
+    bad = np.flatnonzero(~np.isfinite(scores[:done]).all(axis=1))
+    if bad.size:
+        status, done = "diverged", int(bad[0])
+    selected[:done] = picks[:done]
+    return status, done, history
+
+
+def _gram_blocks_loop(
+    st: _Stack, select: np.ndarray | None, c: np.ndarray, nu: float, selected: np.ndarray,
+) -> tuple[str, int, np.ndarray]:
+    """:func:`_general_loop` for the squared loss against the cross-Gram matrix: c moves by
+    −(ν (UᵀU)_{:,j} diag(s_j)) c_j, no pass over the data. As in :func:`_data_loop`, one positional ``gemv``
+    (reading learner ``j``'s block through ``offx``) writes the move straight into the next history row."""
+    G = st.Ut @ st.Ut.T
+    moves = [np.asfortranarray((nu * st.s[b, None] * G[b]).T) for b in st.blocks]  # D × d_j: c_j ↦ the move of c
+    starts = [b.start for b in st.blocks]
+    select_f = None if select is None else np.asfortranarray(select)
+    w, sq, score = st.w, np.empty_like(c), np.empty(len(moves))
+    history = np.empty((len(selected) + 1, len(c)))  # row m + 1 is written from row m; the last one is not kept
+    history[0] = c
+    dgemv, multiply, add, isfinite = _blas.dgemv, np.multiply, np.add, math.isfinite
+    for m, (c, nxt) in enumerate(zip(history, history[1:])):
+        multiply(c, c, sq)
+        if select_f is None:
+            multiply(sq, w, score)
+        else:
+            dgemv(1.0, select_f, sq, 0.0, score, 0, 1, 0, 1, 0, 1)
         j = score.argmax()
         if not isfinite(score[j]):
             return "diverged", m, history
         selected[m] = j
-        if gaussian:  # u ← u − ν U_j s_j c_j
-            u = dgemv(-1.0, steps_fit[j], c[blocks[j]], 1.0, u, 0, 1, 0, 1, 0, 1)
-        else:
-            eta = dgemv(1.0, steps_fit[j], c[blocks[j]], 1.0, eta, 0, 1, 0, 1, 0, 1)
-            if poisson and eta.max() > _ETA_MAX:
-                return "diverged", m + 1, history
-            u = y - mean_function(family, eta)
-    return "ok", len(selected), history
-
-
-def _gram_blocks_loop(
-    st: _Stack, select: np.ndarray | None, c: np.ndarray, nu: float, history: np.ndarray, selected: np.ndarray,
-) -> tuple[str, int, np.ndarray]:
-    """:func:`_general_loop` for the squared loss against the cross-Gram matrix: c moves by
-    −(ν (UᵀU)_{:,j} diag(s_j)) c_j, no pass over the data."""
-    G = st.Ut @ st.Ut.T
-    steps_c = [np.ascontiguousarray(nu * st.s[b, None] * G[b]) for b in st.blocks]
-    blocks, w = st.blocks, st.w
-    sq, score = np.empty_like(c), np.empty(len(steps_c))
-    c = c.copy()
-    for m in range(len(selected)):
-        history[m] = c
-        np.multiply(c, c, out=sq)
-        if select is None:
-            np.multiply(sq, w, out=score)
-        else:
-            np.dot(select, sq, out=score)
-        j = score.argmax()
-        if not math.isfinite(score[j]):
-            return "diverged", m, history
-        selected[m] = j
-        c -= c[blocks[j]] @ steps_c[j]
+        dgemv(-1.0, moves[j], c, 0.0, nxt, starts[j], 1, 0, 1, 0, 1)
+        add(nxt, c, nxt)
     return "ok", len(selected), history
 
 
@@ -594,7 +620,9 @@ def boost(
     c = st.Ut @ u
     done = mstop
     if mode == "gram" and st.single:
-        done = _gram_single_loop(st, c, nu, incs, selected)
+        with np.errstate(over="ignore", invalid="ignore"):
+            done = _gram_single_loop(st, c, nu, incs, selected)
+        status = "ok" if done == mstop else "diverged"
     else:
         status, done, history = _general_loop(st, learners, c, u, eta, y, nu, family, mode, selected)
         for j, (sl, b) in enumerate(zip(st.coef_slices, st.blocks)):  # θ increments, per learner at the end
