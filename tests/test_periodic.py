@@ -14,6 +14,7 @@ import torch
 from lrlab.models import SIMLP, cross_entropy
 from lrlab.optim import SGD
 from lrlab.probes import periodic as pr
+from lrlab.probes import scale_invariant as si
 from lrlab.studies import periodic_bn_wd as study
 from lrlab.train import Batches, train
 
@@ -219,7 +220,7 @@ def _tiny_run(seed: int, steps_epochs: int = 6, fixed=(False, False), eps: float
     model = SIMLP([12, 16, 16, 10], labels.seed.tolist(), eps=eps)
     rec = pr.StepRecorder(model, cross_entropy)
     opt = SGD([p for p in model.parameters() if p.requires_grad], labels.lr.tolist(), labels.wd.tolist())
-    hooks = [study.MaskedProjector(model, labels.fixed), rec]
+    hooks = [si.Projector(model, mask=labels.fixed.to_numpy(bool)), rec]
     train(model, rec.loss_fn, Batches(x, y, 16, labels.seed.tolist()), opt, steps_epochs, after_step=hooks,
           progress=False)
     rec.remove()

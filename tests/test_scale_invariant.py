@@ -163,6 +163,26 @@ def test_projection_keeps_rho_at_rho0():
     assert torch.allclose(si.rho(m), torch.full((3,), 2.0), rtol=1e-6)
 
 
+def test_projection_with_a_mask_holds_only_the_masked_configurations():
+    x, y = _batch()
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1, 2])
+    free = SIMLP([6, 8, 8, 4], seeds=[0, 1, 2])  # the same weights, never projected
+    proj = si.Projector(m, mask=[True, False, True])
+    opts = [SGD([p for p in net.parameters() if p.requires_grad], lr=[5.0, 5.0, 5.0], wd=0.01) for net in (m, free)]
+    for _ in range(10):
+        for net, opt in zip((m, free), opts):
+            opt.zero_grad()
+            cross_entropy(net, x, y).sum().backward()
+            opt.step()
+        proj(m)
+    r, r_free = si.rho(m), si.rho(free)
+    torch.testing.assert_close(r[[0, 2]], proj.rho0[[0, 2]], rtol=1e-6, atol=0)
+    assert not torch.allclose(r_free[[0, 2]], proj.rho0[[0, 2]], rtol=1e-3, atol=0)  # the projection did something
+    assert torch.equal(r[1], r_free[1])  # the unmasked configuration trains as if there were no hook
+    with pytest.raises(ValueError, match="mask has 2 entries, but the model has 3 configurations"):
+        si.Projector(m, mask=[True, False])
+
+
 def test_norm_and_elr_recursion_of_sgd_with_weight_decay():
     """rho²_{t+1} = (1 − ηλ)² rho_t² + η² ‖∇L‖² (the gradient is orthogonal to w), and its ELR form."""
     x, y = _batch()

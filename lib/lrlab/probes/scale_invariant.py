@@ -79,21 +79,32 @@ def angle(model: nn.Module, w0: Tensor) -> Tensor:
 class Projector:
     """``after_step`` hook: rescale each configuration's SI weights jointly to norm ``rho0`` (one global sphere).
 
-    ``rho0`` defaults to the model's current ρ (its initial norm when built before training). A configuration
-    whose norm is not finite (it diverged) is left alone.
+    ``rho0`` defaults to the model's current ρ (its initial norm when built before training). ``mask`` (one bool
+    per configuration, default all) picks the configurations held on their sphere, the others being left alone:
+    the sphere chapter projects every configuration, the periodic chapter only its fixed-norm control
+    (``--fix_si_pnorm``). A configuration whose norm is not finite (it diverged) is left alone.
     """
 
-    def __init__(self, model: nn.Module, rho0: Tensor | Sequence[float] | float | None = None):
+    def __init__(self, model: nn.Module, rho0: Tensor | Sequence[float] | float | None = None,
+                 mask: Sequence[bool] | Tensor | None = None):
         current = rho(model)
         self.rho0 = current.clone() if rho0 is None else torch.as_tensor(rho0, dtype=current.dtype).expand_as(current)
         if (self.rho0 <= 0).any():
             raise ValueError(f"rho0 = {self.rho0.tolist()} is not allowed: every norm must be > 0")
+        every = torch.ones_like(current, dtype=torch.bool)
+        self.mask = every if mask is None else torch.tensor([bool(b) for b in mask])
+        if self.mask.shape != current.shape:
+            raise ValueError(f"mask has {self.mask.numel()} entries, but the model has {current.numel()} "
+                             "configurations: it needs one bool per configuration")
 
     @torch.no_grad()
     def __call__(self, model: nn.Module) -> None:
+        if not self.mask.any():
+            return
         params = si_parameters(model)
         r = _norm(params)
-        factor = torch.where(torch.isfinite(r) & (r > 0), self.rho0 / r.clamp_min(1e-30), torch.ones_like(r))
+        held = self.mask & torch.isfinite(r) & (r > 0)
+        factor = torch.where(held, self.rho0 / r.clamp_min(1e-30), torch.ones_like(r))
         for p in params:
             p.mul_(factor.to(p.dtype).view(-1, *([1] * (p.dim() - 1))))
 

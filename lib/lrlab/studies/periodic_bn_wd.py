@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from lrlab import data, optim
 from lrlab.claims import Scorecard, verdict_from_seeds
 from lrlab.config import Config, Param, Spec
-from lrlab.models import SIMLP, ConvNetSI, cross_entropy, si_parameters
+from lrlab.models import SIMLP, ConvNetSI, cross_entropy
 from lrlab.probes import periodic as pr
 from lrlab.probes import scale_invariant as si
 from lrlab.train import Batches, train
@@ -199,26 +199,6 @@ def build_model(cfg: Config, seeds: list[int], in_dim: int, all_trained: bool = 
     return ConvNetSI(seeds, cfg.width, eps=cfg.bn_eps)
 
 
-class MaskedProjector:
-    """``after_step`` hook: configurations with ``mask[k]`` are rescaled back to their initial ρ after every step
-    (the paper's fixed-norm control, ``--fix_si_pnorm``); the others are left alone."""
-
-    def __init__(self, model: nn.Module, mask):
-        self.mask = torch.tensor(np.array(mask, dtype=bool))
-        self.rho0 = si.rho(model).clone()
-
-    @torch.no_grad()
-    def __call__(self, model: nn.Module) -> None:
-        if not self.mask.any():
-            return
-        params = si_parameters(model)
-        r = si.rho(model)
-        factor = torch.where(self.mask & torch.isfinite(r) & (r > 0), self.rho0 / r.clamp_min(1e-30),
-                             torch.ones_like(r))
-        for p in params:
-            p.mul_(factor.to(p.dtype).view(-1, *([1] * (p.dim() - 1))))
-
-
 # ---- experiments ---------------------------------------------------------------------------------------------
 
 
@@ -260,7 +240,7 @@ def run(cfg: Config, ds: Dataset, labels: pd.DataFrame, *, name: str, epochs: in
     """Train every configuration of ``labels`` (columns ``lr``, ``wd``, ``seed``, optional ``fixed``) at once.
 
     SGD with coupled weight decay and no momentum (:class:`lrlab.optim.SGD`), constant learning rate; a
-    :class:`MaskedProjector` holds the norm of the ``fixed`` configurations; a
+    :class:`lrlab.probes.scale_invariant.Projector` with a mask holds the norm of the ``fixed`` configurations; a
     :class:`~lrlab.probes.periodic.StepRecorder` records every step; the SI probe
     (:func:`lrlab.probes.scale_invariant.si_probe`) measures full-train-set loss/accuracy (train-mode BN) and
     test accuracy (eval-mode BN) every ``cfg.probe_every`` epochs.
@@ -274,7 +254,7 @@ def run(cfg: Config, ds: Dataset, labels: pd.DataFrame, *, name: str, epochs: in
     opt = optim.SGD(params, lr=labels["lr"].tolist(), wd=labels["wd"].tolist())
     fixed = labels["fixed"].to_numpy(bool) if "fixed" in labels else np.zeros(len(labels), bool)
     rec = pr.StepRecorder(model, cross_entropy)
-    hooks = [MaskedProjector(model, fixed), rec]
+    hooks = [si.Projector(model, mask=fixed), rec]
     probe = si.si_probe(labels["lr"].tolist(), ds.x, ds.y, ds.x_test, ds.y_test, batch_size=cfg.batch_size,
                         grad=False)
     res = train(model, rec.loss_fn, Batches(ds.x, ds.y, batch_size, seeds), opt, epochs, probes=[probe],
