@@ -106,6 +106,10 @@ class Factors:
     W: np.ndarray
 
 
+NULL_TOL = 1e-12
+"""An eigenvalue ω of the penalty in the learner's basis below this fraction of the largest is the null space's."""
+
+
 def factor(Z: np.ndarray, K: np.ndarray | None = None, lam: float = 0.0, tol: float = 1e-10) -> Factors:
     """Factor the penalized least-squares learner ``θ̂ = (ZᵀZ + λK)⁻¹Zᵀu`` once (study notes §3.1–3.2).
 
@@ -136,7 +140,10 @@ def factor(Z: np.ndarray, K: np.ndarray | None = None, lam: float = 0.0, tol: fl
     if keep.all() or lam == 0:
         T = Vt.T / sig
         omega, Q = np.linalg.eigh(T.T @ K @ T)
-        s = 1.0 / (1.0 + lam * np.clip(omega, 0.0, None))
+        # the penalty's null space comes out of eigh as rounding (±1e-14·max ω, CPU-dependent); a large λ would
+        # turn it into shrinkage (s = 0.97 instead of 1 at λ = 1e12), so it is set to the zero it is
+        omega = np.where(omega > NULL_TOL * max(omega.max(), 0.0), omega, 0.0)
+        s = 1.0 / (1.0 + lam * omega)
         order = np.argsort(-s, kind="stable")
         s, Q = s[order], Q[:, order]
         return Factors(U=np.ascontiguousarray(P @ Q), s=s, W=(T @ Q) * s)
