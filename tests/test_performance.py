@@ -97,3 +97,62 @@ def test_repeated_runs_keep_each_comparisons_median_run(monkeypatch):
     assert repeat.result_name("bench_ntk.py") == "ntk"
     with pytest.raises(SystemExit, match="bench_"):
         repeat.result_name("profile_chapters")
+
+
+def _paper_gpu_rows() -> list[dict]:
+    return [
+        {"chapter": "sphere_regimes", "run": "regime map", "setup": "ConvNetSI-32", "configs": 8,
+         "steps_per_epoch": 391, "epoch_s": 7.5, "bound": False, "model_steps_per_s": 417.0, "estimate_s": 7500.0,
+         "estimate": "paper epochs × epoch time", "peak_memory_gib": 20.8},
+        {"chapter": "eos_ntk", "run": "GD grid", "setup": "tanh MLP", "configs": 15, "step_s": 0.0016,
+         "sharpness_s": 0.084, "estimate_s": 6500.0, "estimate": "upper bound"},
+        {"chapter": "ConvNetSI step", "run": "K = 8", "setup": "batch 128", "configs": 8, "loop_ms": 14.6,
+         "grouped_ms": 10.7, "grouped_speedup": 1.36, "max_rel_diff": 4.5e-4},
+        {"chapter": "fluctuations", "run": "SGD grid", "configs": 15, "steps_per_epoch": 13, "epoch_s": -0.01,
+         "bound": False},  # an epoch time that noise made negative gets no estimate and no row
+    ]
+
+
+def test_paper_gpu_tables_read_what_the_gpu_run_wrote():
+    data = {"rows": _paper_gpu_rows()}
+    table = performance.paper_gpu_table(data)
+    assert table["chapter"].tolist() == ["sphere_regimes", "eos_ntk"]
+    sphere, eos = table.to_dict("records")
+    assert sphere["time per epoch"] == "8 s" and sphere["whole run (estimate)"].startswith("2 h 05 min")
+    assert eos["time per epoch"].startswith("1.60 ms per step; 84 ms per sharpness")
+    assert eos["model-steps / s"] == pytest.approx(625.0)
+    steps = performance.convnet_step_table(data)
+    assert steps["grouped speed-up"].tolist() == [1.36]
+    assert performance.paper_gpu_row(data, "eos_ntk")["step_s"] == 0.0016
+    assert performance.paper_gpu_row(data, "fluctuations", "ADAM grid") is None
+
+
+def test_paper_gpu_tables_are_empty_where_no_gpu_was_lent():
+    assert performance.paper_gpu_table(None).empty and performance.convnet_step_table(None).empty
+    assert performance.paper_gpu_row(None, "sphere_regimes") is None
+
+
+def test_the_gpu_run_reads_its_cifar_stand_in_through_the_real_loader(tmp_path, monkeypatch):
+    """bench_paper_gpu.py writes random images in CIFAR-10's official format; lrlab.data.cifar10 loads them."""
+    import importlib
+
+    from lrlab import data
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    bench = importlib.import_module("bench_paper_gpu")
+    folder = bench.standin_cifar10(tmp_path / "cifar", n_train=23, n_test=7)
+    x, y = data.cifar10("train", folder)
+    xt, yt = data.cifar10("test", folder)
+    assert x.shape == (23, 3, 32, 32) and xt.shape == (7, 3, 32, 32)
+    assert set(y.tolist()) <= set(range(10)) and len(yt) == 7
+
+
+def test_committed_paper_gpu_results_are_complete():
+    """Where a GPU run was committed, every torch chapter has a row with an estimate and nothing failed."""
+    data = performance.load(performance.PAPER_GPU, ROOT)
+    if data is None:
+        pytest.skip("no GPU run committed (benchmarks/bench_paper_gpu.py needs a GPU)")
+    assert not data["errors"] and not data["smoke"]
+    table = performance.paper_gpu_table(data)
+    assert {"fluctuations", "sphere_regimes", "periodic_bn_wd", "eos_ntk"} <= set(table["chapter"])
+    assert all(r["estimate_s"] > 0 for r in data["rows"] if "estimate_s" in r)

@@ -91,6 +91,30 @@ def test_population_bn_equals_full_batch_statistics():
     assert all(b.stats is None for b in m.modules() if hasattr(b, "stats"))
 
 
+@pytest.mark.parametrize("model, shape", [(lambda: SIMLP([6, 8, 8, 4], seeds=[0, 1, 2]), (300, 6)),
+                                          (lambda: ConvNetSI([0, 1], width=2), (45, 3, 32, 32))])
+def test_population_bn_by_chunks_equals_one_pass(model, shape):
+    """More inputs than one pass may hold: measured a layer at a time over chunks, the statistics are those of one
+    pass over all of them (the later layers see the earlier ones normalised by the population's statistics)."""
+    m, x = model(), torch.randn(*shape, generator=torch.Generator().manual_seed(3)) * 2 + 1
+    probe = x[:20]
+    with population_bn(m, x), torch.no_grad():
+        one_pass = m(probe)
+    for chunk in (7, 16, len(x) - 1):
+        with population_bn(m, x, chunk=chunk), torch.no_grad():
+            chunked = m(probe)
+        assert torch.allclose(chunked, one_pass, rtol=1e-5, atol=1e-5), chunk
+    with torch.no_grad():
+        assert not torch.allclose(m(probe), one_pass, atol=1e-3)  # on exit: batch statistics again
+    assert all(b.stats is None and b.sums is None for b in m.modules() if hasattr(b, "sums"))
+
+
+def test_population_bn_rejects_a_chunk_below_one():
+    with pytest.raises(ValueError, match="chunk = 0"), population_bn(SIMLP([6, 8, 4], seeds=[0]), torch.randn(5, 6),
+                                                                     chunk=0):
+        pass
+
+
 # ---- probes --------------------------------------------------------------------------------------------------
 
 

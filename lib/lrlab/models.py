@@ -16,8 +16,9 @@ Every trained tensor has the configuration axis first (``(K, ...)``), as :mod:`l
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import torch
@@ -46,14 +47,37 @@ class SIBatchNorm(BBatchNorm):
         super().__init__(eps)
         self.stats: tuple[Tensor, Tensor] | None = None
         self.collect = False
+        self.sums: list[Tensor] | None = None
+        """While :func:`population_bn` measures this layer chunk by chunk: count, Σx and Σx² (float64)."""
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.sums is not None:
+            self._accumulate(x)
+            raise _LayerMeasuredError
         if self.stats is None and not self.collect:
             return batch_normalize(x, self.spatial_from, self.eps)
         if self.collect:
             self.stats = tuple(t.detach() for t in batch_stats(x, self.spatial_from))
         mean, var = self.stats
         return (x - mean) / torch.sqrt(var + self.eps)
+
+    def _accumulate(self, x: Tensor) -> None:
+        dims = (1,) if self.spatial_from is None else (1, *range(self.spatial_from, x.dim()))
+        x = x.detach().double()
+        count = math.prod(x.shape[d] for d in dims)
+        add = [torch.tensor(float(count), dtype=torch.float64, device=x.device),
+               x.sum(dim=dims, keepdim=True), x.square().sum(dim=dims, keepdim=True)]
+        self.sums = add if not self.sums else [a + b for a, b in zip(self.sums, add)]
+
+    def _finish(self, dtype: torch.dtype) -> None:
+        n, s1, s2 = self.sums
+        mean = s1 / n
+        self.stats = (mean.to(dtype), (s2 / n - mean.square()).clamp_min(0.0).to(dtype))
+        self.sums = None
+
+
+class _LayerMeasuredError(Exception):
+    """Raised by the BN layer that :func:`population_bn` is measuring: the rest of the forward pass is not needed."""
 
 
 class BAffine(nn.Module):
@@ -74,19 +98,33 @@ class ConvBN(SIBatchNorm):
     spatial_from = 3
 
 
+POPULATION_CHUNK = 2048
+""":func:`population_bn` takes the statistics of at most this many inputs in one forward pass; more are taken
+chunk by chunk (ConvNetSI's activations for all 50 000 CIFAR-10 images and 21 configurations would need 137 GB)."""
+
+
 @contextmanager
-def population_bn(model: nn.Module, x: Tensor):
-    """Inside the block, every BN of ``model`` normalises with the statistics of ``x`` (one forward pass).
+def population_bn(model: nn.Module, x: Tensor, chunk: int = POPULATION_CHUNK):
+    """Inside the block, every BN of ``model`` normalises with the statistics of ``x``.
 
     This is BN in eval mode with population statistics of ``x`` (the papers' test metrics use eval-mode BN,
-    ``get_info.py --eval_model`` in the official code); on exit the layers go back to batch statistics.
+    ``get_info.py --eval_model`` in the official code); on exit the layers go back to batch statistics. Up to
+    ``chunk`` inputs are one forward pass in train mode, whose batch statistics are the population's. More are
+    measured a layer at a time in the order the forward pass meets them: each layer's mean and variance are summed
+    (in float64) over chunks of ``chunk`` inputs while the layers before it already use their population
+    statistics, so the result is that of one pass over all of ``x``, up to rounding, in bounded memory.
     """
+    if chunk < 1:
+        raise ValueError(f"chunk = {chunk!r} is not allowed: it must be an integer >= 1")
     bns = [m for m in model.modules() if isinstance(m, SIBatchNorm)]
     try:
         with torch.no_grad():
-            for m in bns:
-                m.collect = True
-            model(x)
+            if len(x) <= chunk:
+                for m in bns:
+                    m.collect = True
+                model(x)
+            else:
+                _population_by_chunks(model, bns, x, chunk)
         for m in bns:
             m.collect = False
         yield model
@@ -94,6 +132,25 @@ def population_bn(model: nn.Module, x: Tensor):
         for m in bns:
             m.collect = False
             m.stats = None
+            m.sums = None
+
+
+def _population_by_chunks(model: nn.Module, bns: list[SIBatchNorm], x: Tensor, chunk: int) -> None:
+    pending = set(range(len(bns)))
+    while pending:
+        for i in pending:
+            bns[i].sums = []  # the first of them the forward pass reaches accumulates and stops the pass
+        for start in range(0, len(x), chunk):
+            with suppress(_LayerMeasuredError):
+                model(x[start : start + chunk])
+        measured = [i for i in pending if bns[i].sums]
+        for i in pending:
+            if not bns[i].sums:
+                bns[i].sums = None
+        if not measured:
+            raise ValueError("population_bn: the forward pass reaches none of the remaining BN layers")
+        bns[measured[0]]._finish(x.dtype)
+        pending.discard(measured[0])
 
 
 # ---- the SI MLP ---------------------------------------------------------------------------------------------
@@ -176,7 +233,9 @@ class ConvNetSI(nn.Module):
     w→2w→4w→8w; MaxPool4 → flatten → Linear(8w→10, bias) whose weight is rescaled to norm ``head_norm`` and
     frozen (the official code freezes it with lr 0; here ``requires_grad=False``). BN has no affine.
     Convolutions are initialised as ``nn.Conv2d`` (U(±1/√fan_in)). Input ``(B, 3, 32, 32)`` or
-    ``(K, B, 3, 32, 32)``; output ``(K, B, 10)``. The K configurations run one after another (written for a GPU).
+    ``(K, B, 3, 32, 32)``; output ``(K, B, 10)``. ``grouped=False`` (the default) convolves the K configurations
+    one after another; ``grouped=True`` as one convolution with K groups (the same arithmetic in one kernel launch
+    per layer; ``benchmarks/bench_paper_gpu.py`` times both on a GPU).
     """
 
     def __init__(
@@ -188,11 +247,13 @@ class ConvNetSI(nn.Module):
         head_norm: float = 10.0,
         head_seed: int | None = None,
         eps: float = 1e-5,
+        grouped: bool = False,
     ):
         super().__init__()
         if width < 1:
             raise ValueError(f"width = {width!r} is not allowed: it must be an integer >= 1")
         self.k = len(seeds)
+        self.grouped = grouped
         gens = generators(seeds)
         chans = [3, width, 2 * width, 4 * width, 8 * width]
         self.convs = nn.ParameterList(
@@ -214,12 +275,21 @@ class ConvNetSI(nn.Module):
             x = x.unsqueeze(0).expand(self.k, *x.shape)
         h = x
         for i, (w, bn) in enumerate(zip(self.convs, self.bns)):
-            h = torch.stack([F.conv2d(h[c], w[c], padding=1) for c in range(self.k)])
+            h = self._conv(h, w)
             h = F.relu(bn(h))
             if i > 0:
                 h = F.max_pool2d(h.flatten(0, 1), 2).unflatten(0, (self.k, -1))
         h = F.max_pool2d(h.flatten(0, 1), 4).unflatten(0, (self.k, -1)).flatten(2)
         return self.head(h)
+
+    def _conv(self, h: Tensor, w: Tensor) -> Tensor:
+        """3×3 convolution of each configuration's ``(B, C, H, W)`` slice with its own weight: ``(K, B, O, H, W)``."""
+        if not self.grouped:
+            return torch.stack([F.conv2d(h[c], w[c], padding=1) for c in range(self.k)])
+        k, b, c, height, width = h.shape
+        out = F.conv2d(h.transpose(0, 1).reshape(b, k * c, height, width), w.reshape(k * w.shape[1], c, 3, 3),
+                       padding=1, groups=k)
+        return out.view(b, k, w.shape[1], height, width).transpose(0, 1)
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
@@ -284,8 +354,8 @@ def check_scale_invariance(
     flat_w = torch.cat([p.detach().reshape(k, -1) for p in params], 1)
     l0, g0 = loss_and_grad()
     cos = (g0 * flat_w).sum(1).abs() / (g0.norm(dim=1) * flat_w.norm(dim=1)).clamp_min(1e-30)
-    rel = torch.zeros(k)
-    gscale = torch.zeros(k)
+    rel = torch.zeros(k, device=l0.device)
+    gscale = torch.zeros(k, device=l0.device)
     try:
         for c in scales:
             with torch.no_grad():

@@ -149,3 +149,51 @@ def plot_chapter_times(times: pd.DataFrame, limit_s: float = 120.0):
     ax.set_xlabel("wall time of `lrlab run` (s)")
     ax.legend(loc="lower right", fontsize="small")
     return fig
+
+
+PAPER_GPU = "paper_gpu"
+"""Scale ``paper`` on a GPU (``benchmarks/bench_paper_gpu.py``): written only where a GPU was lent, so optional."""
+
+
+def paper_gpu_table(data: dict[str, Any] | None) -> pd.DataFrame:
+    """One row per chapter run timed at scale ``paper`` on a GPU: what ran, how many configurations, the time of an
+    epoch (a step for the full-batch ``eos_ntk``), the model-steps per second and the estimated whole run.
+
+    ``data`` is ``benchmarks/results/paper_gpu.json`` (:func:`load`); an empty table when it is ``None``.
+    """
+    columns = ["chapter", "run", "setup", "configurations", "time per epoch", "model-steps / s",
+               "whole run (estimate)", "GPU memory (GiB)"]
+    rows = []
+    for r in (data or {}).get("rows", []):
+        if "estimate_s" not in r:
+            continue
+        if "step_s" in r:  # full-batch GD: a step, and a sharpness measurement
+            per = (f"{1e3 * r['step_s']:.2f} ms per step; {1e3 * r['sharpness_s']:.0f} ms per sharpness "
+                   "measurement")
+            rate = 1.0 / r["step_s"]
+        else:
+            per = timings.format_duration(r["epoch_s"])
+            rate = r.get("model_steps_per_s", math.nan)
+        rows.append({"chapter": r["chapter"], "run": r["run"], "setup": r.get("setup", ""),
+                     "configurations": r["configs"], "time per epoch": per, "model-steps / s": rate,
+                     "whole run (estimate)": f"{timings.format_duration(r['estimate_s'])} ({r['estimate']})",
+                     "GPU memory (GiB)": r.get("peak_memory_gib", math.nan)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def convnet_step_table(data: dict[str, Any] | None) -> pd.DataFrame:
+    """ConvNetSI's training step on the GPU: the K convolutions of a layer one after another vs one grouped call."""
+    rows = [{"configurations": r["configs"], "setup": r["setup"], "one after another (ms)": r["loop_ms"],
+             "grouped (ms)": r["grouped_ms"], "grouped speed-up": r["grouped_speedup"],
+             "largest relative difference": r["max_rel_diff"]}
+            for r in (data or {}).get("rows", []) if "grouped_ms" in r]
+    return pd.DataFrame(rows, columns=["configurations", "setup", "one after another (ms)", "grouped (ms)",
+                                       "grouped speed-up", "largest relative difference"])
+
+
+def paper_gpu_row(data: dict[str, Any] | None, chapter: str, run: str | None = None) -> dict[str, Any] | None:
+    """The row of ``paper_gpu.json`` for ``chapter`` (and ``run``, when the chapter timed several)."""
+    for r in (data or {}).get("rows", []):
+        if r["chapter"] == chapter and (run is None or r["run"] == run):
+            return r
+    return None

@@ -173,7 +173,7 @@ class StepRecorder:
         k = ps[0].shape[0]
         with torch.no_grad():
             sq = sum(torch.linalg.vector_norm(p.detach().reshape(k, -1), dim=1).double() ** 2 for p in ps)
-        return sq.sqrt().numpy()
+        return sq.sqrt().cpu().numpy()
 
     def _bn_hook(self, module: nn.Module, inputs: tuple[Tensor, ...], _out: Tensor) -> None:
         if not torch.is_grad_enabled():
@@ -196,15 +196,15 @@ class StepRecorder:
         k = ps[0].shape[0]
         g2 = sum(
             (torch.linalg.vector_norm(p.grad.reshape(k, -1), dim=1).double() ** 2 if p.grad is not None
-             else torch.zeros(k, dtype=torch.float64))
+             else torch.zeros(k, dtype=torch.float64, device=p.device))
             for p in ps
         )
         after = self._norm(model)
-        self.loss.append(self._pending.double().numpy() if self._pending is not None else np.full(k, np.nan))
-        self.grad_norm.append(g2.sqrt().numpy())
+        self.loss.append(self._pending.double().cpu().numpy() if self._pending is not None else np.full(k, np.nan))
+        self.grad_norm.append(g2.sqrt().cpu().numpy())
         self.rho_before.append(self._rho)
         self.rho_after.append(after)
-        vm = self._var_min.double().numpy() if self._var_min is not None else np.full(k, np.nan)
+        vm = self._var_min.double().cpu().numpy() if self._var_min is not None else np.full(k, np.nan)
         self.bn_var.append(vm)
         self._rho = after
         self._pending = None

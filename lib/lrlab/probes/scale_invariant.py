@@ -88,11 +88,12 @@ class Projector:
     def __init__(self, model: nn.Module, rho0: Tensor | Sequence[float] | float | None = None,
                  mask: Sequence[bool] | Tensor | None = None):
         current = rho(model)
-        self.rho0 = current.clone() if rho0 is None else torch.as_tensor(rho0, dtype=current.dtype).expand_as(current)
+        self.rho0 = (current.clone() if rho0 is None else
+                     torch.as_tensor(rho0, dtype=current.dtype, device=current.device).expand_as(current))
         if (self.rho0 <= 0).any():
             raise ValueError(f"rho0 = {self.rho0.tolist()} is not allowed: every norm must be > 0")
         every = torch.ones_like(current, dtype=torch.bool)
-        self.mask = every if mask is None else torch.tensor([bool(b) for b in mask])
+        self.mask = every if mask is None else torch.tensor([bool(b) for b in mask], device=current.device)
         if self.mask.shape != current.shape:
             raise ValueError(f"mask has {self.mask.numel()} entries, but the model has {current.numel()} "
                              "configurations: it needs one bool per configuration")

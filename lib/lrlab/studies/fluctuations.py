@@ -79,11 +79,12 @@ class Dataset:
     labels_test: np.ndarray
 
 
-def dataset(cfg: Config) -> Dataset:
-    """Eight shapes, ``per_class`` each for training and a quarter as many (at least 4) held out."""
+def dataset(cfg: Config, device: torch.device | str = "cpu") -> Dataset:
+    """Eight shapes, ``per_class`` each for training and a quarter as many (at least 4) held out, on ``device``
+    (the models of :func:`run_grid` follow their data)."""
     x, lab = data.shapes(cfg.per_class, seed=cfg.seed)
     xt, labt = data.shapes(max(4, cfg.per_class // 4), seed=cfg.seed + 10_000)
-    return Dataset(torch.from_numpy(x), lab, torch.from_numpy(xt), labt)
+    return Dataset(torch.from_numpy(x).to(device), lab, torch.from_numpy(xt).to(device), labt)
 
 
 def autoencoder(widths: tuple[int, ...], seeds: list[int]) -> BMLP:
@@ -133,7 +134,7 @@ def run_grid(cfg: Config, ds: Dataset, optimizer: str, n_seeds: int | None = Non
     grid = [(lr, cfg.seed + s) for lr in cfg.lrs for s in range(n_seeds)]
     labels = pd.DataFrame(grid, columns=["lr", "seed"])
     seeds = labels["seed"].tolist()
-    model = autoencoder(cfg.widths, seeds)
+    model = autoencoder(cfg.widths, seeds).to(ds.x.device)
     opt = optim.make(optimizer, model.parameters(), labels["lr"].tolist())
     recorder = neurons.NeuronRecorder(model, ds.x, ds.x, reconstruction_loss)
     loss_fn = training_loss if cfg.loss == "sum" else reconstruction_loss
@@ -208,7 +209,7 @@ def reconstruction_grid(run: GridRun, ds: Dataset, cfg: Config) -> tuple[np.ndar
         out = run.model(x).cpu().numpy().reshape(run.model.k, len(first), 28, 28)
     n_seeds = len(run.labels) // len(cfg.lrs)
     rows = [cfg.lrs.index(lr) * n_seeds for lr in cfg.lrs]
-    images = np.concatenate([x.numpy().reshape(1, len(first), 28, 28), out[rows]])
+    images = np.concatenate([x.cpu().numpy().reshape(1, len(first), 28, 28), out[rows]])
     return images, ["input"] + [f"η = {lr:g}" for lr in cfg.lrs]
 
 

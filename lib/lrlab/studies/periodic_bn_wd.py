@@ -150,8 +150,8 @@ class Dataset:
     name: str
 
     def checksums(self) -> dict[str, str]:
-        return {f"{self.name}-train": data.sha256(self.x.numpy()),
-                f"{self.name}-test": data.sha256(self.x_test.numpy())}
+        return {f"{self.name}-train": data.sha256(self.x.cpu().numpy()),
+                f"{self.name}-test": data.sha256(self.x_test.cpu().numpy())}
 
 
 def _pool(x: np.ndarray, k: int) -> np.ndarray:
@@ -163,8 +163,9 @@ def _pool(x: np.ndarray, k: int) -> np.ndarray:
     return x.reshape(n, 28 // k, k, 28 // k, k).mean((2, 4)).reshape(n, -1)
 
 
-def dataset(cfg: Config, n_train: int | None = None) -> Dataset:
-    """The first ``n_train`` training and ``n_test`` test images of ``cfg.dataset``.
+def dataset(cfg: Config, n_train: int | None = None, device: torch.device | str = "cpu") -> Dataset:
+    """The first ``n_train`` training and ``n_test`` test images of ``cfg.dataset``, on ``device`` (the models of
+    :func:`run` follow their data).
 
     Fashion-MNIST is average-pooled by ``cfg.pool`` and standardised per pixel with the training statistics;
     CIFAR-10 is normalised per channel as in the official code (scale ``paper``).
@@ -183,8 +184,8 @@ def dataset(cfg: Config, n_train: int | None = None) -> Dataset:
         x, y = data.cifar10("train")
         xt, yt = data.cifar10("test")
         x, y, xt, yt = x[:n], y[:n], xt[: cfg.n_test], yt[: cfg.n_test]
-    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
-    return Dataset(f(x), torch.from_numpy(y), f(xt), torch.from_numpy(yt), cfg.dataset)
+    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)  # noqa: E731
+    return Dataset(f(x), torch.from_numpy(y).to(device), f(xt), torch.from_numpy(yt).to(device), cfg.dataset)
 
 
 def build_model(cfg: Config, seeds: list[int], in_dim: int, all_trained: bool = False) -> nn.Module:
@@ -249,7 +250,7 @@ def run(cfg: Config, ds: Dataset, labels: pd.DataFrame, *, name: str, epochs: in
     if cfg.model == "mlp" and ds.x.dim() > 2:  # images for an MLP: flatten them
         ds = Dataset(ds.x.flatten(1), ds.y, ds.x_test.flatten(1), ds.y_test, ds.name)
     in_dim = int(np.prod(ds.x.shape[1:]))
-    model = build_model(cfg, seeds, in_dim, all_trained=all_trained)
+    model = build_model(cfg, seeds, in_dim, all_trained=all_trained).to(ds.x.device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = optim.SGD(params, lr=labels["lr"].tolist(), wd=labels["wd"].tolist())
     fixed = labels["fixed"].to_numpy(bool) if "fixed" in labels else np.zeros(len(labels), bool)
@@ -285,7 +286,7 @@ def run_all(cfg: Config, ds: Dataset, progress: bool | None = None) -> Results:
     sgd = run(cfg, ds, sgd_grid(cfg), name="sgd", epochs=cfg.epochs, batch_size=cfg.batch_size,
               progress=progress)
     seeds = [cfg.seed + s for s in range(cfg.n_seeds)]
-    gd_ds = ds if cfg.gd_n == len(ds.x) else dataset(cfg, cfg.gd_n)
+    gd_ds = ds if cfg.gd_n == len(ds.x) else dataset(cfg, cfg.gd_n, ds.x.device)
     gd_labels = pd.DataFrame({"lr": cfg.gd_lr, "wd": cfg.gd_wd, "seed": seeds})
     gd = run(cfg, gd_ds, gd_labels, name="gd", epochs=cfg.gd_epochs, batch_size=len(gd_ds.x), progress=progress)
     at_labels = pd.DataFrame({"lr": cfg.all_trained_lr, "wd": cfg.all_trained_wd, "seed": seeds})
