@@ -156,3 +156,16 @@ def test_committed_paper_gpu_results_are_complete():
     table = performance.paper_gpu_table(data)
     assert {"fluctuations", "sphere_regimes", "periodic_bn_wd", "eos_ntk"} <= set(table["chapter"])
     assert all(r["estimate_s"] > 0 for r in data["rows"] if "estimate_s" in r)
+
+
+def test_the_device_check_runs_each_chapter_at_scale_quick(monkeypatch):
+    """benchmarks/check_chapters_on_device.py sets each torch chapter's parameters cell to scale quick (a changed
+    default would otherwise make the GPU check run scale book unnoticed)."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    check = importlib.import_module("check_chapters_on_device")
+    for chapter in check.CHAPTERS:
+        cells = check.code_cells(chapter)
+        assert any('scale = "quick"' in c for c in cells), chapter
+        assert not any('scale = "book"' in c for c in cells), chapter
