@@ -118,9 +118,11 @@ def test_paper_gpu_tables_read_what_the_gpu_run_wrote():
     table = performance.paper_gpu_table(data)
     assert table["chapter"].tolist() == ["sphere_regimes", "eos_ntk"]
     sphere, eos = table.to_dict("records")
-    assert sphere["time per epoch"] == "8 s" and sphere["whole run (estimate)"].startswith("2 h 05 min")
+    assert sphere["time per epoch"] == "7.5 s" and sphere["whole run (estimate)"].startswith("2 h 05 min")
     assert eos["time per epoch"].startswith("1.60 ms per step; 84 ms per sharpness")
     assert eos["model-steps / s"] == pytest.approx(625.0)
+    assert performance.paper_gpu_table({"rows": [{**_paper_gpu_rows()[0], "epoch_s": 0.027}]})[
+        "time per epoch"].tolist() == ["27 ms"]
     steps = performance.convnet_step_table(data)
     assert steps["grouped speed-up"].tolist() == [1.36]
     assert performance.paper_gpu_row(data, "eos_ntk")["step_s"] == 0.0016

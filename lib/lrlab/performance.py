@@ -172,13 +172,22 @@ def paper_gpu_table(data: dict[str, Any] | None) -> pd.DataFrame:
                    "measurement")
             rate = 1.0 / r["step_s"]
         else:
-            per = timings.format_duration(r["epoch_s"])
+            per = _short_duration(r["epoch_s"])
             rate = r.get("model_steps_per_s", math.nan)
         rows.append({"chapter": r["chapter"], "run": r["run"], "setup": r.get("setup", ""),
                      "configurations": r["configs"], "time per epoch": per, "model-steps / s": rate,
                      "whole run (estimate)": f"{timings.format_duration(r['estimate_s'])} ({r['estimate']})",
                      "GPU memory (GiB)": r.get("peak_memory_gib", math.nan)})
     return pd.DataFrame(rows, columns=columns)
+
+
+def _short_duration(seconds: float) -> str:
+    """An epoch's time: ``27 ms``, ``7.5 s``, else :func:`lrlab.timings.format_duration`."""
+    if 0 < seconds < 1:
+        return f"{1e3 * seconds:.0f} ms"
+    if 1 <= seconds < 60:
+        return f"{seconds:.1f} s"
+    return timings.format_duration(seconds)
 
 
 def convnet_step_table(data: dict[str, Any] | None) -> pd.DataFrame:
