@@ -32,6 +32,7 @@ import math
 import os
 import pickle
 import platform
+import statistics
 import tempfile
 import time
 import traceback
@@ -97,13 +98,13 @@ def _shrink(smoke: bool, **sizes) -> dict:
 def fluctuations(device: str, smoke: bool, cap_s: float) -> list[dict]:
     from lrlab.studies import fluctuations as study
 
-    paper = study.SPEC.resolve("paper", **_shrink(smoke, per_class=8, n_seeds=1, contrast_seeds=1))
+    small = _shrink(smoke, per_class=8, n_seeds=1, contrast_seeds=1)
+    paper = study.SPEC.resolve("paper", **small)
     ds = study.dataset(paper, device=device)
     rows = []
     for optimizer, n_seeds in ((paper.optimizer, paper.n_seeds), ("adam", paper.contrast_seeds)):
         def fn(epochs: int, every: int, optimizer=optimizer, n_seeds=n_seeds) -> object:
-            cfg = study.SPEC.resolve("paper", **{**_shrink(smoke, per_class=8), "epochs": epochs,
-                                                 "probe_every": every})
+            cfg = study.SPEC.resolve("paper", **small, epochs=epochs, probe_every=every)
             return study.run_grid(cfg, ds, optimizer, n_seeds=n_seeds)
 
         k = len(paper.lrs) * n_seeds
@@ -219,7 +220,7 @@ def convnet_step(device: str, smoke: bool, _cap_s: float) -> list[dict]:
         for _ in range(7):
             for name, m in models.items():
                 times[name].append(_timed(lambda m=m: [step(m) for _ in range(5)], device) / 5)
-        med = {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+        med = {name: statistics.median(t) for name, t in times.items()}
         rows.append({"chapter": "ConvNetSI step", "run": f"K = {k}", "configs": k,
                      "setup": f"ConvNetSI-{width}, batch {batch}, forward and backward",
                      "loop_ms": 1e3 * med["loop"], "grouped_ms": 1e3 * med["grouped"],

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lrlab.nn import BBatchNorm, BLinear, batch_normalize, batch_stats, generators, uniform_
+from lrlab.nn import BBatchNorm, BLinear, batch_normalize, batch_stats, generators, stat_dims, uniform_
 
 HEAD_OFFSET = 7_919
 """Seed offset of the head's generator, so the head is not drawn from the hidden layers' stream."""
@@ -47,8 +47,9 @@ class SIBatchNorm(BBatchNorm):
         super().__init__(eps)
         self.stats: tuple[Tensor, Tensor] | None = None
         self.collect = False
-        self.sums: list[Tensor] | None = None
-        """While :func:`population_bn` measures this layer chunk by chunk: count, Σx and Σx² (float64)."""
+        self.sums: list | None = None
+        """While :func:`population_bn` measures this layer chunk by chunk: count, Σx and Σx² (float64); ``[]``
+        before its first chunk."""
 
     def forward(self, x: Tensor) -> Tensor:
         if self.sums is not None:
@@ -62,11 +63,10 @@ class SIBatchNorm(BBatchNorm):
         return (x - mean) / torch.sqrt(var + self.eps)
 
     def _accumulate(self, x: Tensor) -> None:
-        dims = (1,) if self.spatial_from is None else (1, *range(self.spatial_from, x.dim()))
+        dims = stat_dims(x, self.spatial_from)
         x = x.detach().double()
-        count = math.prod(x.shape[d] for d in dims)
-        add = [torch.tensor(float(count), dtype=torch.float64, device=x.device),
-               x.sum(dim=dims, keepdim=True), x.square().sum(dim=dims, keepdim=True)]
+        add = [math.prod(x.shape[d] for d in dims), x.sum(dim=dims, keepdim=True),
+               x.square().sum(dim=dims, keepdim=True)]
         self.sums = add if not self.sums else [a + b for a, b in zip(self.sums, add)]
 
     def _finish(self, dtype: torch.dtype) -> None:

@@ -79,10 +79,16 @@ class BBatchNorm(nn.Module):
         return batch_normalize(x, None, self.eps)
 
 
+def stat_dims(x: Tensor, spatial_from: int | None) -> tuple[int, ...]:
+    """The axes BN takes its statistics over: the batch axis (1) and, when ``spatial_from`` is given, the trailing
+    axes from it on."""
+    return (1,) if spatial_from is None else (1, *range(spatial_from, x.dim()))
+
+
 def batch_stats(x: Tensor, spatial_from: int | None) -> tuple[Tensor, Tensor]:
     """Mean and biased variance per configuration and channel over the batch axis (1) and, when ``spatial_from``
     is given, the trailing axes from it on; both keep their dimensions. The layout is :func:`batch_normalize`'s."""
-    dims = (1,) if spatial_from is None else (1, *range(spatial_from, x.dim()))
+    dims = stat_dims(x, spatial_from)
     mean = x.mean(dim=dims, keepdim=True)
     return mean, (x - mean).square().mean(dim=dims, keepdim=True)
 

@@ -155,7 +155,7 @@ class StepRecorder:
         self._params = params or (lambda m: list(m.si_parameters()))
         self._base_loss = loss_fn
         self._pending: Tensor | None = None
-        self._rho = self._norm(model)
+        self._rho = self._norm(model).cpu().numpy()
         self.k = len(self._rho)
         self.loss: list[np.ndarray] = []
         self.grad_norm: list[np.ndarray] = []
@@ -168,12 +168,12 @@ class StepRecorder:
             for m in _bn_modules(model):
                 self._handles.append(m.register_forward_hook(self._bn_hook))
 
-    def _norm(self, model: nn.Module) -> np.ndarray:
+    def _norm(self, model: nn.Module) -> Tensor:
         ps = self._params(model)
         k = ps[0].shape[0]
         with torch.no_grad():
             sq = sum(torch.linalg.vector_norm(p.detach().reshape(k, -1), dim=1).double() ** 2 for p in ps)
-        return sq.sqrt().cpu().numpy()
+        return sq.sqrt()
 
     def _bn_hook(self, module: nn.Module, inputs: tuple[Tensor, ...], _out: Tensor) -> None:
         if not torch.is_grad_enabled():
@@ -200,11 +200,14 @@ class StepRecorder:
             for p in ps
         )
         after = self._norm(model)
-        self.loss.append(self._pending.double().cpu().numpy() if self._pending is not None else np.full(k, np.nan))
-        self.grad_norm.append(g2.sqrt().cpu().numpy())
+        nan = torch.full((k,), math.nan, dtype=torch.float64, device=after.device)
+        loss = self._pending.double() if self._pending is not None else nan
+        vm = self._var_min.double() if self._var_min is not None else nan
+        loss, grad_norm, after, vm = torch.stack([loss, g2.sqrt(), after, vm]).cpu().numpy()  # one copy, one sync
+        self.loss.append(loss)
+        self.grad_norm.append(grad_norm)
         self.rho_before.append(self._rho)
         self.rho_after.append(after)
-        vm = self._var_min.double().cpu().numpy() if self._var_min is not None else np.full(k, np.nan)
         self.bn_var.append(vm)
         self._rho = after
         self._pending = None
