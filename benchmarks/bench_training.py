@@ -10,7 +10,9 @@ for the same epochs on the same data, and configuration k must end with the same
 - ``batched x 2 processes``: two worker processes, each training its half batched (both cores busy).
 
 One training step is also timed on its own, three ways: one configuration at a time, ``torch.func.vmap`` over
-``grad``, and the hand-batched ``bmm`` model the chapters use (:func:`step_rows`).
+``grad``, and the hand-batched ``bmm`` model the chapters use (:func:`step_rows`); and three parts of it against
+what they replaced: batch norm (:func:`bn_rows`), the padded head (:func:`head_rows`) and the loss
+(:func:`loss_rows`).
 
 Throughput is model-steps per second of steady-state training: each variant runs ``--epochs`` and 2 epochs, in
 turn, ``--repeats`` times, and the difference of the two wall times (medians of repeats) prices the extra steps
@@ -230,6 +232,31 @@ def head_rows() -> list[dict]:
                        None)]
 
 
+def loss_rows() -> list[dict]:
+    """The regime map's loss, cross-entropy of (K, B) = (30, 128) examples over 10 classes, forward and backward:
+    :func:`lrlab.models.example_losses` (classes as dimension 1 of a transposed view) against the flattened
+    ``(K·B, C)`` call it replaced, interleaved; losses and gradients must agree."""
+    from lrlab.models import example_losses
+
+    K, B, classes = 30, 128, 10
+    gen = torch.Generator().manual_seed(0)
+    z0, y = torch.randn(K, B, classes, generator=gen), torch.randint(0, classes, (K, B), generator=gen)
+
+    def fwd_bwd(ours: bool):
+        z = z0.clone().requires_grad_()
+        losses = example_losses(z, y) if ours else torch.nn.functional.cross_entropy(
+            z.reshape(K * B, classes), y.reshape(-1), reduction="none").view(K, B)
+        losses.mean(1).sum().backward()
+        return losses.detach(), z.grad
+
+    for a, b in zip(fwd_bwd(True), fwd_bwd(False)):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    t = common.interleaved({"ours": lambda: fwd_bwd(True), "flat": lambda: fwd_bwd(False)}, 41, block=3)
+    return [common.row(f"cross-entropy ({K}, {B}) × {classes} classes, forward + backward: classes as dimension 1 "
+                       "vs the last dimension of the flattened logits", "classes as dimension 1", t["ours"],
+                       "flattened", t["flat"], t["flat"] / t["ours"], "", None)]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=22)
@@ -287,7 +314,7 @@ def main() -> None:
                            unit="model-steps/s", note=f"ratio = floor throughput / measured throughput; matmul rate "
                            f"{np.median(rates[best]):.0f} GFLOP/s on the {cores} core(s), measured in the variant's "
                            f"processes before each repeat"))
-    rows += step_rows() + bn_rows() + head_rows()
+    rows += step_rows() + bn_rows() + head_rows() + loss_rows()
     common.save("training", "Training many configurations (sphere regime map)", rows, {
         "K": K, "steps_timed": steps, "epochs": [short, args.epochs], "seconds": timing,
         "model_steps_per_s": throughput,

@@ -48,6 +48,12 @@ def test_tables_from_fake_results(tmp_path):
     assert performance.machines(results)["cpu"].tolist() == ["test", "test"]
 
 
+@pytest.mark.parametrize(("ratio", "words"), [(1.44, "1.4× faster"), (1.0, "1.0× faster"), (0.91, "1.1× slower"),
+                                              (math.nan, "not measured"), (0.0, "not measured")])
+def test_speed_words_read_right_either_way(ratio, words):
+    assert performance.speed_words(ratio) == words
+
+
 def test_missing_or_broken_files_are_not_measured(tmp_path):
     assert performance.load_all(tmp_path) == {}
     assert performance.load("training", tmp_path) is None

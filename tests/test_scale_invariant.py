@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from lrlab.models import SIMLP, ConvNetSI, check_scale_invariance, cross_entropy, population_bn, si_parameters
+from lrlab.models import (
+    SIMLP,
+    ConvNetSI,
+    check_scale_invariance,
+    cross_entropy,
+    example_losses,
+    population_bn,
+    si_parameters,
+)
 from lrlab.optim import SGD
 from lrlab.probes import scale_invariant as si
 from lrlab.studies import sphere_regimes as st
@@ -26,6 +34,21 @@ def _batch(n=32, d=6, seed=0):
 
 
 # ---- models --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(3, 17, 10), (1, 5, 2), (2, 9, 31)])
+def test_example_losses_equal_the_flat_cross_entropy_and_its_gradient(shape):
+    k, b, c = shape
+    gen = torch.Generator().manual_seed(0)
+    base, y = 4 * torch.randn(k, b, c, generator=gen), torch.randint(0, c, (k, b), generator=gen)
+    ours, flat = base.clone().requires_grad_(), base.clone().requires_grad_()
+    got = example_losses(ours, y)
+    want = torch.nn.functional.cross_entropy(flat.reshape(k * b, c), y.reshape(-1), reduction="none").view(k, b)
+    got.square().sum().backward()
+    want.square().sum().backward()
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(ours.grad, flat.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(example_losses(base, y[0]), example_losses(base, y[0].expand(k, b)), rtol=0, atol=0)
 
 
 def test_mlp_is_scale_invariant_and_gradient_orthogonal():

@@ -27,13 +27,12 @@ likelihood by Newton's method, and the lasso path of scikit-learn's ``lars_path`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from scipy import interpolate, optimize, special
-from scipy.linalg import blas as _blas
 
 FAMILIES: tuple[str, ...] = ("gaussian", "poisson", "binomial")
 MODES: tuple[str, ...] = ("auto", "data", "gram")
@@ -428,159 +427,130 @@ def _check_run(learners: Sequence[Learner], y: np.ndarray, nu: float, mstop: int
 
 @dataclass(frozen=True)
 class _Stack:
-    """All learners' factors stacked: ``Ut`` (D × n), RSS weights ``2s − s²``, blocks of D, coefficient slices."""
+    """All learners' factors stacked: ``Ut`` (D × n), RSS weights ``2s − s²``, the learners' blocks of the D
+    directions (``bounds[j]:bounds[j + 1]``) and their coefficient slices."""
 
     Ut: np.ndarray
     s: np.ndarray
     w: np.ndarray
-    blocks: list[slice]
+    bounds: np.ndarray
     coef_slices: list[slice]
-    single: bool
-    W_list: list[np.ndarray]
+
+    @property
+    def blocks(self) -> list[slice]:
+        return [slice(int(a), int(b)) for a, b in zip(self.bounds[:-1], self.bounds[1:])]
 
 
 def _stack(learners: Sequence[Learner]) -> _Stack:
     Us = [lr.factors.U for lr in learners]
     s = np.concatenate([lr.factors.s for lr in learners])
-    sizes = [U.shape[1] for U in Us]
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
-    blocks = [slice(int(a), int(a + k)) for a, k in zip(starts, sizes)]
+    bounds = np.concatenate([[0], np.cumsum([U.shape[1] for U in Us])]).astype(np.int64)
     dims = np.concatenate([[0], np.cumsum([lr.d for lr in learners])]).astype(int)
     coef_slices = [slice(int(dims[j]), int(dims[j + 1])) for j in range(len(learners))]
-    return _Stack(
-        Ut=np.ascontiguousarray(np.hstack(Us).T), s=s, w=2 * s - s**2, blocks=blocks,
-        coef_slices=coef_slices, single=all(k == 1 for k in sizes), W_list=[lr.factors.W for lr in learners],
-    )
+    return _Stack(Ut=np.ascontiguousarray(np.hstack(Us).T), s=s, w=2 * s - s**2, bounds=bounds,
+                  coef_slices=coef_slices)
 
 
-def _gram_single_loop(st: _Stack, c: np.ndarray, nu: float, incs: np.ndarray, selected: np.ndarray) -> int:
-    """The squared-loss loop for one-column learners against the cross-Gram matrix (scalars where possible)."""
-    G = st.Ut @ st.Ut.T
-    step = nu * st.s  # the fit of learner j moves c by nu * s_j * c_j along row j of G
-    coef_gain = nu * np.array([float(W[0, 0]) for W in st.W_list])
-    cols = np.array([sl.start for sl in st.coef_slices])
-    c = c.copy()
-    sq = np.empty_like(c)
-    for m in range(len(selected)):
-        np.multiply(c, c, out=sq)
-        sq *= st.w
-        j = int(sq.argmax())
-        if not math.isfinite(sq[j]):  # a score overflowed: the run diverged before this iteration
-            return m
-        cj = float(c[j])
-        selected[m] = j
-        incs[m, cols[j]] = coef_gain[j] * cj
-        c -= (step[j] * cj) * G[j]
-    return len(selected)
+# The loops of boost(), compiled (numba): at small n a NumPy loop pays 0.2–0.6 µs per call, five calls per
+# iteration, against 0.8 µs for the pass over the data itself (benchmarks/bench_boosting.py). Rows of ``fit`` and
+# ``move`` hold direction k's step, so that learner j's update is a sum of contiguous rows over its block.
+_GAUSSIAN, _POISSON, _BINOMIAL = 0, 1, 2
 
 
-def _general_loop(
-    st: _Stack, learners: Sequence[Learner], c: np.ndarray, u: np.ndarray, eta: np.ndarray, y: np.ndarray,
-    nu: float, family: str, mode: str, selected: np.ndarray,
-) -> tuple[str, int, np.ndarray]:
-    """:func:`boost`'s loop for any family (``mode="data"``) or blocks of several directions (``mode="gram"``).
-
-    Fills ``selected`` and returns the status, the iterations done and every iteration's ``c`` (one row each, the
-    size of the coefficient increments the path keeps anyway), from which the caller forms the increments. Per
-    iteration the loops make the fewest calls they can, since at small ``n`` their overhead, not arithmetic, sets
-    the speed (``benchmarks/bench_boosting.py``); the scores of all learners are one product.
-    """
-    if st.single:  # the RSS gain of learner j is Σ_{k in block j} w_k c_k²: w ∘ c² for one-direction learners,
-        select = None
-    else:  # otherwise one (learners × D) product for all of them
-        select = np.zeros((len(learners), len(c)))
-        for j, b in enumerate(st.blocks):
-            select[j, b] = st.w[b]
-    with np.errstate(over="ignore", invalid="ignore"):
-        if mode == "gram":
-            return _gram_blocks_loop(st, select, c, nu, selected)
-        history = np.zeros((len(selected), len(c)))
-        history[:1] = c  # the first iteration's product was taken by the caller
-        return _data_loop(st, learners, select, u, eta, y, nu, family, history, selected)
+@numba.njit(cache=True)
+def _select(c: np.ndarray, w: np.ndarray, bounds: np.ndarray) -> int:
+    """The learner with the largest RSS gain ``Σ_{k in block j} w_k c_k²`` (ties: the first); −1 if a gain is not
+    finite (the run diverged)."""
+    best, pick = -1.0, -1
+    for j in range(bounds.shape[0] - 1):
+        gain = 0.0
+        for k in range(bounds[j], bounds[j + 1]):
+            gain += w[k] * (c[k] * c[k])
+        if not np.isfinite(gain):
+            return -1
+        if gain > best:
+            best, pick = gain, j
+    return pick
 
 
-def _data_loop(
-    st: _Stack, learners: Sequence[Learner], select: np.ndarray | None, u: np.ndarray, eta: np.ndarray,
-    y: np.ndarray, nu: float, family: str, history: np.ndarray, selected: np.ndarray,
-) -> tuple[str, int, np.ndarray]:
-    """:func:`_general_loop` with one pass over the data per iteration.
-
-    At small ``n`` the cost is the calls, not the arithmetic (0.2–0.6 µs each at n = 200), so the loop makes five
-    per iteration and no others: the product ``Uᵀu`` into its history row, the squares, the scores, their maximum,
-    the fit. The BLAS ``gemv`` calls take their arguments by position, ``gemv(alpha, a, x, beta, y, offx, incx,
-    offy, incy, trans, overwrite_y)`` (SciPy parses keywords in about as long as the product takes); the fit reads
-    learner ``j``'s block of ``c`` through ``offx`` instead of a slice; the rows of ``history`` and of the scores
-    come from NumPy's own iterators. Whether a score overflowed is read from the kept scores after the loop: the run
-    stops at the first iteration whose scores are not all finite, as if it had been checked there.
-    """
-    steps_fit = [np.asfortranarray(nu * lr.factors.U * lr.factors.s) for lr in learners]  # ν U_j diag(s_j)
-    starts = [b.start for b in st.blocks]
-    Ut_f, w = st.Ut.T, st.w  # Ut_f: a Fortran-ordered view, c = (Ut_f)ᵀ u
-    select_f = None if select is None else np.asfortranarray(select)
-    sq = np.empty(history.shape[1])
-    scores = np.empty((len(selected), len(learners)))
-    picks: list[int] = []
-    dgemv, multiply, pick = _blas.dgemv, np.multiply, picks.append
-    gaussian, poisson = family == "gaussian", family == "poisson"
-    for m, (c, score) in enumerate(zip(history, scores)):
+@numba.njit(cache=True)
+def _data_kernel(
+    Ut: np.ndarray, fit: np.ndarray, w: np.ndarray, bounds: np.ndarray, family: int, eta_max: float, u: np.ndarray,
+    eta: np.ndarray, y: np.ndarray, history: np.ndarray, selected: np.ndarray,
+) -> tuple[int, bool]:
+    """One pass over the data per iteration, any family: ``c = Uᵀu`` into ``history[m]``, select learner ``j``,
+    ``η ← η + Σ_{k in block j} c_k fit_k`` with ``fit_k = ν s_k U_k`` (for the squared loss ``u`` moves instead),
+    ``u = y − μ(η)``. Returns the iterations done and whether the run diverged: a gain not finite at iteration
+    ``m`` (``m`` done), or a Poisson predictor above ``eta_max`` after it (``m + 1`` done)."""
+    n = u.shape[0]
+    for m in range(history.shape[0]):
         if m:
-            c = dgemv(1.0, Ut_f, u, 0.0, c, 0, 1, 0, 1, 1, 1)
-        multiply(c, c, sq)
-        if select_f is None:
-            multiply(sq, w, score)
-        else:
-            dgemv(1.0, select_f, sq, 0.0, score, 0, 1, 0, 1, 0, 1)
-        j = score.argmax()
-        pick(j)
-        if gaussian:  # u ← u − ν U_j s_j c_j
-            u = dgemv(-1.0, steps_fit[j], c, 1.0, u, starts[j], 1, 0, 1, 0, 1)
-        else:
-            eta = dgemv(1.0, steps_fit[j], c, 1.0, eta, starts[j], 1, 0, 1, 0, 1)
-            if poisson and eta.max() > _ETA_MAX:
-                return _picked("diverged", m + 1, history, scores, picks, selected)
-            u = y - mean_function(family, eta)
-    return _picked("ok", len(selected), history, scores, picks, selected)
-
-
-def _picked(
-    status: str, done: int, history: np.ndarray, scores: np.ndarray, picks: list[int], selected: np.ndarray,
-) -> tuple[str, int, np.ndarray]:
-    """Close :func:`_data_loop`: the picks into ``selected``, and the run cut at its first iteration with a score
-    that is not finite (diverged; what it picked from there on is dropped)."""
-    bad = np.flatnonzero(~np.isfinite(scores[:done]).all(axis=1))
-    if bad.size:
-        status, done = "diverged", int(bad[0])
-    selected[:done] = picks[:done]
-    return status, done, history
-
-
-def _gram_blocks_loop(
-    st: _Stack, select: np.ndarray | None, c: np.ndarray, nu: float, selected: np.ndarray,
-) -> tuple[str, int, np.ndarray]:
-    """:func:`_general_loop` for the squared loss against the cross-Gram matrix: c moves by
-    −(ν (UᵀU)_{:,j} diag(s_j)) c_j, no pass over the data. As in :func:`_data_loop`, one positional ``gemv``
-    (reading learner ``j``'s block through ``offx``) writes the move straight into the next history row."""
-    G = st.Ut @ st.Ut.T
-    moves = [np.asfortranarray((nu * st.s[b, None] * G[b]).T) for b in st.blocks]  # D × d_j: c_j ↦ the move of c
-    starts = [b.start for b in st.blocks]
-    select_f = None if select is None else np.asfortranarray(select)
-    w, sq, score = st.w, np.empty_like(c), np.empty(len(moves))
-    history = np.empty((len(selected) + 1, len(c)))  # row m + 1 is written from row m; the last one is not kept
-    history[0] = c
-    dgemv, multiply, add, isfinite = _blas.dgemv, np.multiply, np.add, math.isfinite
-    for m, (c, nxt) in enumerate(zip(history, history[1:])):
-        multiply(c, c, sq)
-        if select_f is None:
-            multiply(sq, w, score)
-        else:
-            dgemv(1.0, select_f, sq, 0.0, score, 0, 1, 0, 1, 0, 1)
-        j = score.argmax()
-        if not isfinite(score[j]):
-            return "diverged", m, history
+            history[m] = np.dot(Ut, u)
+        c = history[m]
+        j = _select(c, w, bounds)
+        if j < 0:
+            return m, True
         selected[m] = j
-        dgemv(-1.0, moves[j], c, 0.0, nxt, starts[j], 1, 0, 1, 0, 1)
-        add(nxt, c, nxt)
-    return "ok", len(selected), history
+        target = u if family == _GAUSSIAN else eta
+        sign = -1.0 if family == _GAUSSIAN else 1.0
+        for k in range(bounds[j], bounds[j + 1]):
+            ck = sign * c[k]
+            row = fit[k]
+            for i in range(n):
+                target[i] += ck * row[i]
+        if family == _POISSON:
+            if eta.max() > eta_max:
+                return m + 1, True
+            for i in range(n):
+                u[i] = y[i] - np.exp(eta[i])
+        elif family == _BINOMIAL:
+            for i in range(n):
+                u[i] = y[i] - 1.0 / (1.0 + np.exp(-eta[i]))
+    return history.shape[0], False
+
+
+@numba.njit(cache=True)
+def _gram_kernel(
+    move: np.ndarray, w: np.ndarray, bounds: np.ndarray, history: np.ndarray, selected: np.ndarray,
+) -> tuple[int, bool]:
+    """The squared loss against the cross-Gram matrix, no pass over the data: ``history[m + 1] = history[m] −
+    Σ_{k in block j} c_k move_k`` with ``move_k = ν s_k (UᵀU)_k``. Returns the iterations done and whether the run
+    diverged (a gain not finite)."""
+    D = history.shape[1]
+    for m in range(history.shape[0] - 1):
+        c, nxt = history[m], history[m + 1]
+        j = _select(c, w, bounds)
+        if j < 0:
+            return m, True
+        selected[m] = j
+        nxt[:] = c
+        for k in range(bounds[j], bounds[j + 1]):
+            ck = c[k]
+            row = move[k]
+            for i in range(D):
+                nxt[i] -= ck * row[i]
+    return history.shape[0] - 1, False
+
+
+def _run_loop(
+    st: _Stack, c: np.ndarray, u: np.ndarray, eta: np.ndarray, y: np.ndarray, nu: float, family: str, mode: str,
+    selected: np.ndarray,
+) -> tuple[str, int, np.ndarray]:
+    """Run :func:`boost`'s iterations in the compiled loop of ``mode``; fills ``selected`` and returns the status,
+    the iterations done and every iteration's ``c = Uᵀu`` (one row each), from which the caller forms the
+    coefficient increments."""
+    step = nu * st.s[:, None]
+    if mode == "gram":
+        history = np.empty((len(selected) + 1, len(c)))
+        history[0] = c
+        done, diverged = _gram_kernel(step * (st.Ut @ st.Ut.T), st.w, st.bounds, history, selected)
+    else:
+        history = np.empty((len(selected), len(c)))
+        history[:1] = c  # the first iteration's product was taken by the caller
+        code = {"gaussian": _GAUSSIAN, "poisson": _POISSON, "binomial": _BINOMIAL}[family]
+        done, diverged = _data_kernel(st.Ut, step * st.Ut, st.w, st.bounds, code, _ETA_MAX, u.copy(), eta.copy(),
+                                      np.ascontiguousarray(y), history, selected)
+    return ("diverged" if diverged else "ok"), int(done), history
 
 
 def boost(
@@ -622,20 +592,13 @@ def boost(
     steps_coef = [nu * lr.factors.W for lr in learners]
     incs = np.zeros((mstop, P))
     selected = np.full(mstop, -1, dtype=np.int64)
-    status = "ok"
     u = y - mean_function(family, eta)
     c = st.Ut @ u
-    done = mstop
-    if mode == "gram" and st.single:
-        with np.errstate(over="ignore", invalid="ignore"):
-            done = _gram_single_loop(st, c, nu, incs, selected)
-        status = "ok" if done == mstop else "diverged"
-    else:
-        status, done, history = _general_loop(st, learners, c, u, eta, y, nu, family, mode, selected)
-        for j, (sl, b) in enumerate(zip(st.coef_slices, st.blocks)):  # θ increments, per learner at the end
-            rows = np.flatnonzero(selected[:done] == j)
-            if rows.size:
-                incs[rows, sl] = history[rows, b] @ steps_coef[j].T
+    status, done, history = _run_loop(st, c, u, eta, y, nu, family, mode, selected)
+    for j, (sl, b) in enumerate(zip(st.coef_slices, st.blocks)):  # θ increments, per learner at the end
+        rows = np.flatnonzero(selected[:done] == j)
+        if rows.size:
+            incs[rows, sl] = history[rows, b] @ steps_coef[j].T
     coef = np.empty((done + 1, P))  # θ0, then θ0 + the running sum of the increments, written in place
     coef[0] = theta0
     np.cumsum(incs[:done], axis=0, out=coef[1:])

@@ -133,6 +133,14 @@ def against_target(results: dict[str, dict[str, Any]], name: str, starts: str) -
     return f"{'meeting' if r['met'] else 'short of'} its target ({r['target']})"
 
 
+def speed_words(ratio: float) -> str:
+    """A speed ratio (baseline time / ours) as words for prose: ``"1.4× faster"``, ``"1.1× slower"``, or ``"not
+    measured"`` for NaN; a comparison whose sign differs between CPUs then reads right on any of them."""
+    if not math.isfinite(ratio) or ratio <= 0:
+        return "not measured"
+    return f"{ratio:.1f}× faster" if ratio >= 1 else f"{1 / ratio:.1f}× slower"
+
+
 def plot_chapter_times(times: pd.DataFrame, limit_s: float = 120.0):
     """Wall time of every chapter at scales quick and book (horizontal bars), with the 2-minute budget."""
     from lrlab.plots import figure

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from lrlab.models import cross_entropy, population_bn, si_parameters
+from lrlab.models import cross_entropy, example_losses, population_bn, si_parameters
 
 LossFn = Callable[[nn.Module, Tensor, Tensor], Tensor]
 
@@ -136,11 +136,7 @@ def evaluate(
         loss_sum, correct = 0.0, 0.0
         for xb, yb in _chunks(x, y, batch_size):
             logits = model(xb)
-            k, b, c = logits.shape
-            ce = torch.nn.functional.cross_entropy(
-                logits.reshape(k * b, c), yb.repeat(k), reduction="none"
-            ).view(k, b)
-            loss_sum = loss_sum + ce.double().sum(1)
+            loss_sum = loss_sum + example_losses(logits, yb).double().sum(1)
             correct = correct + _accuracy(logits, yb)
         return loss_sum / len(x), correct / len(x)
 
