@@ -42,6 +42,11 @@ def per_second(fn, iters: int, repeat: int = 3) -> float:
     return iters / best
 
 
+def stacked_ut(learners) -> np.ndarray:
+    """The learners' factors stacked as :func:`lrlab.boosting.boost` stacks them: ``Uᵀ``, D × n, C-ordered."""
+    return np.ascontiguousarray(np.hstack([lr.factors.U for lr in learners]).T)
+
+
 def floor_loop(learners, y, iters: int) -> None:
     """The product ``Uᵀu`` alone, ``iters`` times, in its fastest form here: BLAS ``gemv`` with positional arguments
     into a preallocated vector (the call :func:`lrlab.boosting.boost` makes; ``Ut @ u`` costs 0.5 µs more), bound to
@@ -49,7 +54,7 @@ def floor_loop(learners, y, iters: int) -> None:
     (writing one of its entries back into ``u`` made this floor 1.37× slower at n = 200)."""
     from scipy.linalg import blas
 
-    Ut_f = np.ascontiguousarray(np.hstack([lr.factors.U for lr in learners]).T).T
+    Ut_f = stacked_ut(learners).T
     u, c, dgemv = y.copy(), np.empty(Ut_f.shape[1]), blas.dgemv
     for _ in range(iters):
         dgemv(1.0, Ut_f, u, 0.0, c, 0, 1, 0, 1, 1, 1)
@@ -64,7 +69,7 @@ def _compiled_products(Ut: np.ndarray, u: np.ndarray, c: np.ndarray, iters: int)
 def compiled_floor_loop(learners, y, iters: int) -> None:
     """The product ``Uᵀu`` alone, ``iters`` times, in a compiled loop: ``np.dot`` in numba (BLAS ``gemv``, the call
     :func:`lrlab.boosting.boost`'s compiled loop makes) into a preallocated vector, no Python between the calls."""
-    Ut = np.ascontiguousarray(np.hstack([lr.factors.U for lr in learners]).T)
+    Ut = stacked_ut(learners)
     _compiled_products(Ut, y.copy(), np.empty(Ut.shape[0]), iters)
 
 

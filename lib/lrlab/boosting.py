@@ -455,6 +455,7 @@ def _stack(learners: Sequence[Learner]) -> _Stack:
 # iteration, against 0.8 µs for the pass over the data itself (benchmarks/bench_boosting.py). Rows of ``fit`` and
 # ``move`` hold direction k's step, so that learner j's update is a sum of contiguous rows over its block.
 _GAUSSIAN, _POISSON, _BINOMIAL = 0, 1, 2
+_FAMILY_CODES = {"gaussian": _GAUSSIAN, "poisson": _POISSON, "binomial": _BINOMIAL}
 
 
 @numba.njit(cache=True)
@@ -483,6 +484,8 @@ def _data_kernel(
     ``u = y − μ(η)``. Returns the iterations done and whether the run diverged: a gain not finite at iteration
     ``m`` (``m`` done), or a Poisson predictor above ``eta_max`` after it (``m + 1`` done)."""
     n = u.shape[0]
+    target = u if family == _GAUSSIAN else eta  # what the fit moves, and which way
+    sign = -1.0 if family == _GAUSSIAN else 1.0
     for m in range(history.shape[0]):
         if m:
             history[m] = np.dot(Ut, u)
@@ -491,8 +494,6 @@ def _data_kernel(
         if j < 0:
             return m, True
         selected[m] = j
-        target = u if family == _GAUSSIAN else eta
-        sign = -1.0 if family == _GAUSSIAN else 1.0
         for k in range(bounds[j], bounds[j + 1]):
             ck = sign * c[k]
             row = fit[k]
@@ -547,9 +548,8 @@ def _run_loop(
     else:
         history = np.empty((len(selected), len(c)))
         history[:1] = c  # the first iteration's product was taken by the caller
-        code = {"gaussian": _GAUSSIAN, "poisson": _POISSON, "binomial": _BINOMIAL}[family]
-        done, diverged = _data_kernel(st.Ut, step * st.Ut, st.w, st.bounds, code, _ETA_MAX, u.copy(), eta.copy(),
-                                      np.ascontiguousarray(y), history, selected)
+        done, diverged = _data_kernel(st.Ut, step * st.Ut, st.w, st.bounds, _FAMILY_CODES[family], _ETA_MAX,
+                                      u.copy(), eta.copy(), np.ascontiguousarray(y), history, selected)
     return ("diverged" if diverged else "ok"), int(done), history
 
 
