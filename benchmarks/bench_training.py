@@ -10,9 +10,9 @@ for the same epochs on the same data, and configuration k must end with the same
 - ``batched x 2 processes``: two worker processes, each training its half batched (both cores busy).
 
 One training step is also timed on its own, three ways: one configuration at a time, ``torch.func.vmap`` over
-``grad``, and the hand-batched ``bmm`` model the chapters use (:func:`step_rows`); and three parts of it against
-what they replaced: batch norm (:func:`bn_rows`), the padded head (:func:`head_rows`) and the loss
-(:func:`loss_rows`).
+``grad``, and the hand-batched ``bmm`` model the chapters use (:func:`step_rows`); and parts of it against what
+they replaced: batch norm, and batch norm with its ReLU as one compiled layer (:func:`bn_rows`), the padded head
+(:func:`head_rows`) and the loss (:func:`loss_rows`).
 
 Throughput is model-steps per second of steady-state training: each variant runs ``--epochs`` and 2 epochs, in
 turn, ``--repeats`` times, and the difference of the two wall times (medians of repeats) prices the extra steps
@@ -37,7 +37,7 @@ import torch
 
 import common
 from lrlab import runtime
-from lrlab.nn import batch_normalize
+from lrlab.nn import batch_normalize, bn_relu, unfused
 from lrlab.studies import sphere_regimes as st
 
 _DATA: dict = {}
@@ -172,8 +172,10 @@ def step_rows(K: int = 30, B: int = 128, steps: int = 20, repeats: int = 5) -> l
     seconds, final = {}, {}
     for name, fn in variants.items():
         seconds[name], final[name] = common.median_time(lambda fn=fn: train(fn), repeats)
-    for name in ("vmap", "batched"):
-        for a, b in zip(final["one at a time"], final[name]):
+    with unfused():  # vmap runs torch's BN (torch.func cannot trace the fused layer): its reference does too
+        torch_ops = train(grads_one_at_a_time)
+    for name, ref in (("vmap", torch_ops), ("batched", final["one at a time"])):
+        for a, b in zip(ref, final[name]):
             torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=f"{name}: weights differ after {steps} steps")
     rate = {name: K * steps / t for name, t in seconds.items()}
     note = f"{K} configurations, batch {B}, {steps} steps; median of {repeats}; equal weights at the end"
@@ -203,8 +205,21 @@ def bn_rows() -> list[dict]:
     torch.testing.assert_close(fwd_bwd(fused), fwd_bwd(written_out), rtol=1e-4, atol=1e-5)
     t_fused, _ = common.median_time(lambda: [fwd_bwd(fused) for _ in range(20)], 5)
     t_out, _ = common.median_time(lambda: [fwd_bwd(written_out) for _ in range(20)], 5)
-    return [common.row("batch norm (30, 128, 64), forward + backward: fused kernel vs formula written out",
+    rows = [common.row("batch norm (30, 128, 64), forward + backward: fused kernel vs formula written out",
                        "fused", t_fused / 20, "written out", t_out / 20, t_out / t_fused, "", None)]
+
+    def compiled(x):  # lrlab.nn.bn_relu: BN and the ReLU after it, one compiled pass each way
+        return bn_relu(x, 1e-5)
+
+    def torch_ops(x):
+        return torch.relu(batch_normalize(x, None, 1e-5))
+
+    torch.testing.assert_close(fwd_bwd(compiled), fwd_bwd(torch_ops), rtol=1e-5, atol=1e-5)
+    t = common.interleaved({"compiled": lambda: fwd_bwd(compiled), "torch": lambda: fwd_bwd(torch_ops)}, 41, block=3)
+    rows.append(common.row("batch norm + ReLU (30, 128, 64), forward + backward: one compiled pass each way "
+                           "(lrlab.nn.bn_relu) vs torch's kernels", "compiled", t["compiled"], "torch's kernels",
+                           t["torch"], t["torch"] / t["compiled"], "", None))
+    return rows
 
 
 def head_rows() -> list[dict]:

@@ -243,6 +243,27 @@ def test_recorder_satisfies_the_norm_recursion_on_an_si_mlp(eps, tol):
     np.testing.assert_allclose(a["rho_before"][1:], a["rho_after"][:-1])
 
 
+def test_recorder_reads_the_smallest_pre_bn_variance_of_the_training_pass_only():
+    """The recorder's bn_var is the smallest batch variance of a pre-BN unit in the training forward pass, as the
+    fused BN layers report it (float64), against the variance of the hidden layers' outputs computed here."""
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.randn(32, 12, generator=g), torch.randint(0, 10, (32,), generator=g)
+    model = SIMLP([12, 16, 16, 10], [0, 1])
+    pre = []
+    for lin in model.hidden:
+        lin.register_forward_hook(lambda _m, _i, out: pre.append(out.detach().double()))
+    rec = pr.StepRecorder(model, cross_entropy)
+    rec.loss_fn(model, x, y)
+    assert model.norms[0].batch_var.dtype == torch.float64  # reported by the compiled layer
+    expected = torch.stack([h.var(dim=1, unbiased=False).min(dim=1).values for h in pre]).min(0).values
+    torch.testing.assert_close(rec._var_min.double(), expected, rtol=1e-5, atol=0)
+    with torch.no_grad():  # an evaluation pass leaves no variance behind
+        rec.loss_fn(model, x, y)
+    assert rec._var_min is None
+    rec.remove()
+    assert not model.norms[0].watch_var
+
+
 def test_recorder_frame_blocks():
     rec, labels = _tiny_run(0)
     f = rec.frame(4, labels.lr.tolist(), labels)

@@ -405,3 +405,124 @@ def test_fused_batch_normalize_equals_the_written_out_formula(shape, dims, spati
     g_expected, = torch.autograd.grad((expected * w).sum(), x)
     g_got, = torch.autograd.grad((got * w).sum(), x)
     torch.testing.assert_close(g_got, g_expected, rtol=1e-10, atol=1e-12)
+
+
+# ---- the compiled layers and projected SGD (CPU) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 2e-6)])
+def test_bn_relu_equals_relu_of_batch_normalize_values_and_gradients(dtype, tol):
+    """lrlab.nn.bn_relu (one compiled pass each way) = relu((x − mean)/√(var + eps)) written out, per configuration,
+    with a mean far from zero (the two-pass variance) and some units dead for the whole batch."""
+    from lrlab.nn import bn_relu
+
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(3, 16, 7, generator=g, dtype=torch.float64) * 0.5 + 3.0).to(dtype).requires_grad_()
+    w = torch.randn(3, 16, 7, generator=g, dtype=torch.float64).to(dtype)
+    mean = x.mean(dim=1, keepdim=True)
+    expected = torch.relu((x - mean) / torch.sqrt((x - mean).square().mean(dim=1, keepdim=True) + 1e-5))
+    got = bn_relu(x, 1e-5)
+    assert got.grad_fn is not None and "BNReLU" in type(got.grad_fn).__name__  # the compiled layer ran
+    torch.testing.assert_close(got, expected, rtol=tol, atol=tol)
+    g_expected, = torch.autograd.grad((expected * w).sum(), x)
+    g_got, = torch.autograd.grad((got * w).sum(), x)
+    torch.testing.assert_close(g_got, g_expected, rtol=tol, atol=tol)
+
+
+def test_bn_relu_falls_back_to_torch_where_it_cannot_compile_and_is_first_order_only():
+    from lrlab.nn import bn_relu, unfused
+
+    x = torch.randn(2, 8, 3, dtype=torch.float64, requires_grad=True)
+    with unfused():
+        assert "BNReLU" not in type(bn_relu(x, 1e-5).grad_fn).__name__
+    assert "BNReLU" not in type(bn_relu(x, 0.0).grad_fn).__name__  # eps = 0: the formula written out
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):  # torch's own error for B = 1
+        bn_relu(torch.randn(2, 1, 3), 1e-5)
+    g, = torch.autograd.grad(bn_relu(x, 1e-5).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad|doesn't require grad"):
+        torch.autograd.grad(g.sum(), x)
+
+
+def test_si_mlp_fused_and_unfused_train_alike_and_a_bn_hook_still_fires():
+    """SIMLP's forward fuses BN and ReLU; with torch's kernels instead the same training agrees to rounding, and a
+    forward hook on a BN layer (the periodic chapter's variance probe) makes that layer run unfused, so it fires."""
+    from lrlab.nn import unfused
+
+    x, y = _batch()
+
+    def trained():
+        m = SIMLP([6, 8, 8, 4], seeds=[0, 1])
+        opt = SGD([p for p in m.parameters() if p.requires_grad], lr=[0.1, 0.3])
+        for _ in range(5):
+            opt.zero_grad()
+            cross_entropy(m, x, y).sum().backward()
+            opt.step()
+        return m
+
+    fused = trained()
+    with unfused():
+        plain = trained()
+    for a, b in zip(fused.si_parameters(), plain.si_parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    seen = []
+    fused.norms[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape))
+    fused(x)
+    assert seen == [(2, 32, 8)]
+
+
+def test_sgd_on_the_sphere_equals_sgd_then_the_projector_hook():
+    """SGD(sphere=Projector) (update and rescaling in one compiled pass) = SGD, then the Projector as a hook, to
+    rounding (float64: at η = 50 float32 rounding grows past any tight tolerance in ten steps); with weight decay, a
+    mask and a frozen configuration; the unmasked configuration is not rescaled."""
+    x, y = _batch()
+    x = x.double()
+    nets = [SIMLP([6, 8, 8, 4], seeds=[0, 1, 2]).double() for _ in range(2)]
+    hook = si.Projector(nets[0], mask=[True, False, True])
+    fused = si.Projector(nets[1], mask=[True, False, True])
+    opts = [SGD([p for p in nets[0].parameters() if p.requires_grad], lr=[0.5, 5.0, 50.0], wd=0.01),
+            SGD([p for p in nets[1].parameters() if p.requires_grad], lr=[0.5, 5.0, 50.0], wd=0.01, sphere=fused)]
+    for step in range(10):
+        if step == 5:
+            for opt in opts:
+                opt.active[2] = False  # frozen from here on: its weights must not move
+            frozen = [p[2].clone() for p in nets[1].si_parameters()]
+        for net, opt in zip(nets, opts):
+            opt.zero_grad()
+            cross_entropy(net, x, y).sum().backward()
+            opt.step()
+        hook(nets[0])
+    for a, b in zip(nets[0].si_parameters(), nets[1].si_parameters()):
+        torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
+    r = si.rho(nets[1])
+    torch.testing.assert_close(r[0], fused.rho0[0], rtol=1e-12, atol=0)
+    assert not torch.allclose(r[1], fused.rho0[1], rtol=1e-3)  # weight decay shrinks the free configuration
+    for p, q in zip(nets[1].si_parameters(), frozen):
+        torch.testing.assert_close(p[2], q, rtol=1e-12, atol=0)
+    other = SIMLP([6, 8, 8, 4], seeds=[0, 1, 2])
+    with pytest.raises(ValueError, match="sphere holds tensors this optimiser does not train"):
+        SGD([p for p in other.parameters() if p.requires_grad], lr=0.1, sphere=fused)
+
+
+def test_projector_leaves_a_diverged_configuration_alone():
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1])
+    proj = si.Projector(m, rho0=2.0)
+    with torch.no_grad():
+        m.si_parameters()[0][1, 0, 0] = float("inf")
+    before = [p[1].clone() for p in m.si_parameters()]
+    proj(m)
+    torch.testing.assert_close(si.rho(m)[0], torch.tensor(2.0), rtol=1e-6, atol=0)
+    for p, q in zip(m.si_parameters(), before):
+        assert torch.equal(p[1], q)
+
+
+def test_frozen_padded_head_follows_a_change_of_its_weight():
+    """BLinear keeps a frozen narrow layer's padded weight between calls, but not past an in-place change."""
+    from lrlab.nn import BLinear, generators
+
+    head = BLinear(5, 3, generators([0, 1]), bias=False)
+    head.weight.requires_grad_(False)
+    x = torch.randn(2, 4, 5)
+    torch.testing.assert_close(head(x), torch.bmm(x, head.weight))
+    with torch.no_grad():
+        head.weight.mul_(2.0)
+    torch.testing.assert_close(head(x), torch.bmm(x, head.weight))

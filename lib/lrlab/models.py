@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lrlab.nn import BBatchNorm, BLinear, batch_normalize, batch_stats, generators, stat_dims, uniform_
+from lrlab.nn import BBatchNorm, BLinear, batch_normalize, batch_stats, bn_relu, generators, stat_dims, uniform_
 
 HEAD_OFFSET = 7_919
 """Seed offset of the head's generator, so the head is not drawn from the hidden layers' stream."""
@@ -50,17 +50,38 @@ class SIBatchNorm(BBatchNorm):
         self.sums: list | None = None
         """While :func:`population_bn` measures this layer chunk by chunk: count, Σx and Σx² (float64); ``[]``
         before its first chunk."""
+        self.watch_var = False
+        """When set, every training forward pass (gradients on) leaves its batch variance in ``batch_var``."""
+        self.batch_var: Tensor | None = None
+        """The batch variance of the last watched pass, per configuration and channel (float64 when fused)."""
 
     def forward(self, x: Tensor) -> Tensor:
         if self.sums is not None:
             self._accumulate(x)
             raise _LayerMeasuredError
         if self.stats is None and not self.collect:
+            if self._watched():
+                self.batch_var = batch_stats(x.detach(), self.spatial_from)[1]
             return batch_normalize(x, self.spatial_from, self.eps)
         if self.collect:
             self.stats = tuple(t.detach() for t in batch_stats(x, self.spatial_from))
         mean, var = self.stats
         return (x - mean) / torch.sqrt(var + self.eps)
+
+    def _watched(self) -> bool:
+        return self.watch_var and torch.is_grad_enabled()
+
+    def relu_after(self, x: Tensor) -> Tensor:
+        """``relu(self(x))``; with batch statistics (training) as one fused layer, :func:`lrlab.nn.bn_relu`, unless a
+        forward hook is registered on this layer, which then runs as a module so that the hook fires."""
+        plain = self.stats is None and not self.collect and self.sums is None and self.spatial_from is None
+        if plain and not self._forward_hooks and not self._forward_pre_hooks:
+            var = x.new_empty(x.shape[0], x.shape[2], dtype=torch.float64) if self._watched() else None
+            out = bn_relu(x, self.eps, var)
+            if var is not None:
+                self.batch_var = var
+            return out
+        return torch.relu(self(x))
 
     def _accumulate(self, x: Tensor) -> None:
         dims = stat_dims(x, self.spatial_from)
@@ -201,10 +222,12 @@ class SIMLP(nn.Module):
         gens = generators(seeds)
         layers: list[nn.Module] = []
         self.hidden: list[BLinear] = []
+        self.norms: list[SIBatchNorm] = []
         for a, b in zip(sizes[:-2], sizes[1:-1]):
-            lin = BLinear(a, b, gens, bias=False)
+            lin, norm = BLinear(a, b, gens, bias=False), SIBatchNorm(eps)
             self.hidden.append(lin)
-            layers += [lin, SIBatchNorm(eps)]
+            self.norms.append(norm)
+            layers += [lin, norm]
             if all_trained:
                 layers.append(BAffine(self.k, b))
             layers.append(nn.ReLU())
@@ -220,7 +243,12 @@ class SIMLP(nn.Module):
         return [lin.weight for lin in self.hidden]
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.body(x))
+        if self.all_trained:
+            return self.head(self.body(x))
+        h = x
+        for lin, norm in zip(self.hidden, self.norms):  # ``body``'s layers, BN and ReLU as one (``relu_after``)
+            h = norm.relu_after(lin(h))
+        return self.head(h)
 
 
 # ---- the official ConvNetSI (scale `paper`) -----------------------------------------------------------------

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import contextmanager
 
+import numba
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 
 def generators(seeds: Sequence[int], offset: int = 0) -> list[torch.Generator]:
@@ -50,13 +54,26 @@ class BLinear(nn.Module):
     def k(self) -> int:
         return self.weight.shape[0]
 
+    def _padded_weight(self, pad: tuple[int, int]) -> Tensor:
+        """The weight padded with zero columns; a frozen weight's padding is kept until the weight changes (its
+        version counter moves), instead of being redone at every step (the SI models' frozen head)."""
+        w = self.weight
+        if w.requires_grad:
+            return F.pad(w, pad)
+        key = (w._version, w.data_ptr(), w.device, w.dtype, pad)
+        cached = getattr(self, "_pad_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, F.pad(w.detach(), pad))
+            self._pad_cache = cached
+        return cached[1]
+
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() == 2:  # one batch shared by every configuration
             x = x.unsqueeze(0).expand(self.k, -1, -1)
         n = self.weight.shape[-1]
         if n < NARROW:
             pad = (0, NARROW - n)
-            w = F.pad(self.weight, pad)
+            w = self._padded_weight(pad)
             out = torch.bmm(x, w) if self.bias is None else torch.baddbmm(F.pad(self.bias, pad), x, w)
             return out[..., :n]
         if self.bias is None:
@@ -110,6 +127,133 @@ def batch_normalize(x: Tensor, spatial_from: int | None, eps: float) -> Tensor:
     flat = x.transpose(0, 1).reshape(B, K * channels, -1)
     y = F.batch_norm(flat, None, None, training=True, eps=eps)
     return y.reshape(B, K, *x.shape[2:]).transpose(0, 1)
+
+
+# ---- batch norm and ReLU, fused (CPU) ------------------------------------------------------------------------
+# In the sphere and periodic chapters' step, BN and the ReLU after it cost as much as the hidden layers' products:
+# torch runs them as a copy into BN's layout, the BN kernel, a copy back, the ReLU, and as many passes backward.
+# One compiled pass per direction and layer, each configuration's (B, C) slice staying in cache, replaces them.
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _bn_relu_forward(h, eps, y, mean, rstd, var):  # pragma: no cover - compiled
+    """``h`` (K, B, C) → ``y`` = max((h − mean) · rstd, 0) with ``mean`` (K, C) and ``rstd`` = 1 / √(var + eps)
+    per (k, c) over b; ``var`` (K, C, float64) receives the biased variance, accumulated in float64 in two passes
+    (the mean, then the variance)."""
+    k_, b_, c_ = h.shape
+    zero = np.zeros(1, h.dtype)[0]
+    s = np.empty(c_)
+    q = np.empty(c_)
+    for k in range(k_):
+        s[:] = 0.0
+        for b in range(b_):
+            for c in range(c_):
+                s[c] += h[k, b, c]
+        for c in range(c_):
+            s[c] /= b_
+        q[:] = 0.0
+        for b in range(b_):
+            for c in range(c_):
+                d = h[k, b, c] - s[c]
+                q[c] += d * d
+        for c in range(c_):
+            mean[k, c] = s[c]
+            var[k, c] = q[c] / b_
+            rstd[k, c] = 1.0 / np.sqrt(var[k, c] + eps)
+        m, r = mean[k], rstd[k]
+        for b in range(b_):
+            for c in range(c_):
+                v = (h[k, b, c] - m[c]) * r[c]
+                y[k, b, c] = v if v > 0 else zero
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _bn_relu_backward(gy, h, mean, rstd, gx):  # pragma: no cover - compiled
+    """The gradient through ReLU and BN, with x̂ = (h − mean) · rstd recomputed as the forward pass computed it:
+    g = gy where x̂ > 0 (else 0), gx = rstd · (g − mean_b g − x̂ · mean_b(g · x̂)), the two means in float64."""
+    k_, b_, c_ = gy.shape
+    zero = np.zeros(1, gy.dtype)[0]
+    sg = np.empty(c_)
+    sgx = np.empty(c_)
+    mg = np.empty(c_, gy.dtype)
+    mgx = np.empty(c_, gy.dtype)
+    for k in range(k_):
+        m, r = mean[k], rstd[k]
+        sg[:] = 0.0
+        sgx[:] = 0.0
+        for b in range(b_):
+            for c in range(c_):
+                v = (h[k, b, c] - m[c]) * r[c]
+                g = gy[k, b, c] if v > 0 else zero
+                sg[c] += g
+                sgx[c] += g * v
+        for c in range(c_):
+            mg[c] = sg[c] / b_
+            mgx[c] = sgx[c] / b_
+        for b in range(b_):
+            for c in range(c_):
+                v = (h[k, b, c] - m[c]) * r[c]
+                g = gy[k, b, c] if v > 0 else zero
+                gx[k, b, c] = r[c] * (g - mg[c] - v * mgx[c])
+
+
+class _BNReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, h: Tensor, eps: float, var: Tensor) -> Tensor:  # noqa: ANN001 - torch's signature
+        h = h.detach().contiguous()
+        y = torch.empty_like(h)
+        mean, rstd = h.new_empty(h.shape[0], h.shape[2]), h.new_empty(h.shape[0], h.shape[2])
+        _bn_relu_forward(h.numpy(), float(eps), y.numpy(), mean.numpy(), rstd.numpy(), var.numpy())
+        ctx.save_for_backward(h, mean, rstd)  # h, not x̂: the backward pass recomputes x̂ (one write less)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gy: Tensor) -> tuple[Tensor, None]:  # noqa: ANN001 - torch's signature
+        h, mean, rstd = ctx.saved_tensors
+        gy = gy.contiguous()
+        gx = torch.empty_like(gy)
+        _bn_relu_backward(gy.numpy(), h.numpy(), mean.numpy(), rstd.numpy(), gx.numpy())
+        return gx, None, None
+
+
+_FUSED = [True]
+
+
+@contextmanager
+def unfused():
+    """Inside the block, :func:`bn_relu` runs torch's own ops, as on a GPU: an A/B switch for checks and benchmarks
+    (the fused and torch's kernels round differently, and training amplifies rounding)."""
+    before = _FUSED[0]
+    _FUSED[0] = False
+    try:
+        yield
+    finally:
+        _FUSED[0] = before
+
+
+def _fusable(x: Tensor, eps: float) -> bool:
+    return (_FUSED[0] and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.dim() == 3
+            and x.shape[1] > 1 and eps > 0 and not torch._C._are_functorch_transforms_active())
+
+
+def bn_relu(x: Tensor, eps: float, var: Tensor | None = None) -> Tensor:
+    """``relu(batch_normalize(x, None, eps))`` for ``(K, B, C)``: BN without affine over the batch axis, then ReLU.
+
+    On CPU (float32 or float64) one compiled pass forward and one backward per layer
+    (``_bn_relu_forward``, ``_bn_relu_backward``): the same function as torch's kernels to rounding, with
+    the statistics accumulated in float64; elsewhere (a GPU, ``torch.func`` transforms, ``eps = 0``) torch's ops.
+    ``var``, a ``(K, C)`` float64 tensor, receives the batch variance the layer used (the periodic chapter's
+    probe of the smallest pre-BN variance). First-order only: a second derivative through it raises. Used by
+    :class:`lrlab.models.SIMLP` (chapters ``sphere_regimes`` and ``periodic_bn_wd``);
+    ``benchmarks/bench_training.py`` times it against torch's ops.
+    """
+    if _fusable(x, eps):
+        out = var if var is not None else torch.empty(x.shape[0], x.shape[2], dtype=torch.float64)
+        return _BNReLU.apply(x, eps, out)
+    if var is not None:
+        var.copy_(batch_stats(x.detach(), None)[1].squeeze(1))
+    return torch.relu(batch_normalize(x, None, eps))
 
 
 class BMLP(nn.Sequential):

@@ -9,7 +9,10 @@ configurations that diverged or reached their stopping criterion, so the others 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
+import numba
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -48,23 +51,150 @@ class BatchedOptimizer:
         return _view(self.lr * self.active, p)
 
 
-class SGD(BatchedOptimizer):
-    """SGD with coupled L2 weight decay and no momentum: ``w ← (1 − ηλ) w − η g``."""
+# ---- the sphere: each configuration's scale-invariant weights held at norm ρ₀ (projected SGD) ------------------
 
-    def __init__(self, params: Iterable[Tensor], lr, wd: float | Sequence[float] | Tensor = 0.0):
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _squares(row):  # pragma: no cover - compiled
+    """Σ row² in float64 (vectorised: the additions may be reordered, always the same way for the same code)."""
+    s = 0.0
+    for j in range(row.size):
+        v = np.float64(row[j])
+        s += v * v
+    return s
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _step_squares(w, g, keep, rate):  # pragma: no cover - compiled
+    """``w ← keep · w − rate · g`` in place, and Σ w² of the result in float64 (as ``_squares``)."""
+    s = 0.0
+    for j in range(w.size):
+        v = w[j] * keep - rate * g[j]
+        w[j] = v
+        s += np.float64(v) * v
+    return s
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _sphere_rows(ws, gs, rate, keep, rho0, mask, update):  # pragma: no cover - compiled
+    """For each configuration k, in one pass while its rows are in cache: with ``update``, the SGD step
+    ``ws[i][k] ← keep_k · ws[i][k] − rate_k · gs[i][k]``; then, if ``mask[k]``, every ``ws[i][k]`` times ρ₀,k / ρ
+    with ρ = √(Σ_i ‖ws[i][k]‖²) in float64. A ρ that is not finite or not positive (a diverged configuration)
+    leaves the configuration unscaled."""
+    factor = np.empty(1, ws[0].dtype)  # the scale in the weights' own dtype
+    for k in range(rho0.shape[0]):
+        s = 0.0
+        for i in range(len(ws)):
+            if update:
+                s += _step_squares(ws[i][k], gs[i][k], keep[k], rate[k])
+            elif mask[k]:
+                s += _squares(ws[i][k])
+        if not mask[k]:
+            continue
+        r = np.sqrt(s)
+        if not (np.isfinite(r) and r > 0):
+            continue
+        factor[0] = rho0[k] / max(r, 1e-30)
+        f = factor[0]
+        for w in ws:
+            row = w[k]
+            for j in range(row.size):
+                row[j] *= f
+
+
+def _rows(ts: Sequence[Tensor]) -> tuple[np.ndarray, ...] | None:
+    """``(K, n)`` NumPy views of CPU tensors of one dtype, all contiguous; None if they are not."""
+    first = ts[0]
+    if first.device.type != "cpu" or any(t.dtype != first.dtype or not t.is_contiguous() for t in ts):
+        return None
+    return tuple(t.detach().view(t.shape[0], -1).numpy() for t in ts)
+
+
+def sphere_norm(params: Sequence[Tensor]) -> Tensor:
+    """The norm of each configuration's ``params`` taken together, ``(K,)``, without concatenating them."""
+    per_tensor = [torch.linalg.vector_norm(p.detach().flatten(1), dim=1) for p in params]
+    return torch.linalg.vector_norm(torch.stack(per_tensor, 1), dim=1)
+
+
+@torch.no_grad()
+def rescale_to_sphere_(params: Sequence[Tensor], rho0: Tensor, mask: Tensor) -> None:
+    """Rescale each held configuration's ``params`` jointly, in place, to norm ``rho0`` (``(K,)`` each; ``mask``
+    holds). A configuration whose norm is not finite or not positive is left alone. One compiled call on CPU
+    (``_sphere_rows``), torch's ops elsewhere. :class:`lrlab.probes.scale_invariant.Projector` uses it."""
+    rows = _rows(params)
+    if rows is not None:
+        _sphere_rows(rows, rows, rows[0][:, 0], rows[0][:, 0], rho0.double().cpu().numpy(),
+                     mask.cpu().numpy(), False)
+        return
+    r = sphere_norm(params)
+    held = mask & torch.isfinite(r) & (r > 0)
+    factor = torch.where(held, rho0 / r.clamp_min(1e-30), 1.0)
+    for p in params:
+        p.mul_(_view(factor, p))
+
+
+class Sphere(Protocol):
+    """What :class:`SGD` needs to hold configurations on their sphere (a
+    :class:`lrlab.probes.scale_invariant.Projector` is one): the tensors, the norms ρ₀ and which configurations."""
+
+    params: list[Tensor]
+    rho0: Tensor
+    mask: Tensor
+
+
+class SGD(BatchedOptimizer):
+    """SGD with coupled L2 weight decay and no momentum: ``w ← (1 − ηλ) w − η g``.
+
+    With ``sphere`` (a :class:`lrlab.probes.scale_invariant.Projector`), projected SGD: after the update, the
+    sphere's held configurations have their scale-invariant weights rescaled jointly to norm ρ₀ (both papers'
+    ``fix_si_pnorm``; the sphere chapter's fixed-ELR runs, the periodic chapter's fixed-norm control). On CPU the
+    update of those weights and their rescaling are one compiled pass (``_sphere_rows``); the numbers are those
+    of the update followed by :func:`rescale_to_sphere_`, to rounding.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr, wd: float | Sequence[float] | Tensor = 0.0,
+                 sphere: Sphere | None = None):
         super().__init__(params, lr)
         self.wd = _per_config(wd, self.k, "wd")
+        self.sphere = sphere
+        if sphere is not None:
+            ours = {id(p) for p in self.params}
+            if any(id(p) not in ours for p in sphere.params):
+                raise ValueError("sphere holds tensors this optimiser does not train: pass it the model's trainable "
+                                 "parameters, scale-invariant ones included")
 
     @torch.no_grad()
     def step(self) -> None:
         decay = bool((self.wd != 0).any())
+        fused = self._fused_sphere(decay)
+        rates: dict[tuple, Tensor] = {}  # η per configuration (0 when frozen), once per step, dtype and shape
         for p in self.params:
-            if p.grad is None:
+            if p.grad is None or id(p) in fused:
                 continue
-            rate = self._rate(p)
+            key = (p.device, p.dtype, p.dim())
+            if key not in rates:
+                rates[key] = self._rate(p)
+            rate = rates[key]
             if decay:
                 p.mul_(1 - rate * _view(self.wd, p))
             p.addcmul_(p.grad, rate, value=-1.0)
+        if self.sphere is not None and not fused:
+            rescale_to_sphere_(self.sphere.params, self.sphere.rho0, self.sphere.mask)
+
+    def _fused_sphere(self, decay: bool) -> set[int]:
+        """Update and rescale the sphere's tensors in one compiled pass when they allow it (CPU, one dtype,
+        contiguous, every gradient present); the ids of the tensors done, empty if none."""
+        sphere = self.sphere
+        if sphere is None or any(p.grad is None for p in sphere.params):
+            return set()
+        ws, gs = _rows(sphere.params), _rows([p.grad for p in sphere.params])
+        if ws is None or gs is None or ws[0].dtype != gs[0].dtype:
+            return set()
+        rate = (self.lr * self.active).to(sphere.params[0].dtype)
+        keep = 1 - rate * self.wd.to(rate.dtype) if decay else torch.ones_like(rate)
+        _sphere_rows(ws, gs, rate.numpy(), keep.numpy(), sphere.rho0.double().cpu().numpy(), sphere.mask.cpu().numpy(),
+                     True)
+        return {id(p) for p in sphere.params}
 
 
 class Adam(BatchedOptimizer):

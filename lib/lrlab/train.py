@@ -171,12 +171,15 @@ def train(
         for xb, yb in batches:
             optimizer.zero_grad()
             losses = loss_fn(model, xb, yb)
-            bad = ~torch.isfinite(losses.detach()).cpu()
-            for c in torch.nonzero(bad & optimizer.active).flatten().tolist():
-                status[c] = "diverged"
-                last_epoch[c] = epoch
-                optimizer.active[c] = False
-            losses.masked_fill(bad.to(losses.device), 0.0).sum().backward()
+            finite = torch.isfinite(losses.detach())
+            if not bool(finite.all()):  # one check per step; the mask only when a loss is NaN/Inf
+                bad = ~finite.cpu()
+                for c in torch.nonzero(bad & optimizer.active).flatten().tolist():
+                    status[c] = "diverged"
+                    last_epoch[c] = epoch
+                    optimizer.active[c] = False
+                losses = losses.masked_fill(bad.to(losses.device), 0.0)
+            losses.sum().backward()
             optimizer.step()
             for hook in after_step:
                 hook(model)

@@ -164,9 +164,14 @@ class StepRecorder:
         self.bn_var: list[np.ndarray] = []
         self._var_min: Tensor | None = None
         self._handles = []
+        self._watched: list[nn.Module] = []  # BN layers that leave their batch variance behind (lrlab.models)
         if bn_var:
             for m in _bn_modules(model):
-                self._handles.append(m.register_forward_hook(self._bn_hook))
+                if hasattr(m, "watch_var"):
+                    m.watch_var = True
+                    self._watched.append(m)
+                else:
+                    self._handles.append(m.register_forward_hook(self._bn_hook))
 
     def _norm(self, model: nn.Module) -> Tensor:
         ps = self._params(model)
@@ -180,13 +185,21 @@ class StepRecorder:
             return  # evaluation passes do not count
         x = inputs[0].detach()
         # (x − mean)² by hand (batch_stats): torch's var() is ~10x slower on one CPU thread
-        v = batch_stats(x, None if x.dim() == 3 else 3)[1].reshape(x.shape[0], -1).min(dim=1).values
-        self._var_min = v if self._var_min is None else torch.minimum(self._var_min, v)
+        self._seen_var(batch_stats(x, None if x.dim() == 3 else 3)[1])
+
+    def _seen_var(self, var: Tensor) -> None:
+        v = var.reshape(var.shape[0], -1).min(dim=1).values
+        self._var_min = v if self._var_min is None else torch.minimum(self._var_min, v.to(self._var_min.dtype))
 
     def loss_fn(self, model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
         """The wrapped training loss: returns the K batch losses and remembers them for this step."""
         self._var_min = None
+        for m in self._watched:
+            m.batch_var = None
         losses = self._base_loss(model, x, y)
+        for m in self._watched:  # the variances the training pass's BN layers used (evaluation passes leave none)
+            if m.batch_var is not None:
+                self._seen_var(m.batch_var)
         self._pending = losses.detach()
         return losses
 
@@ -213,10 +226,13 @@ class StepRecorder:
         self._pending = None
 
     def remove(self) -> None:
-        """Detach the BN forward hooks."""
+        """Stop watching the BN layers (and detach the forward hooks of any that cannot be watched)."""
         for h in self._handles:
             h.remove()
         self._handles = []
+        for m in self._watched:
+            m.watch_var, m.batch_var = False, None
+        self._watched = []
 
     @property
     def steps(self) -> int:

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from lrlab.models import cross_entropy, example_losses, population_bn, si_parameters
+from lrlab.optim import rescale_to_sphere_, sphere_norm
 
 LossFn = Callable[[nn.Module, Tensor, Tensor], Tensor]
 
@@ -33,17 +34,11 @@ def _flat(params: Sequence[Tensor]) -> Tensor:
     return torch.cat([p.detach().reshape(k, -1) for p in params], 1)
 
 
-def _norm(params: Sequence[Tensor]) -> Tensor:
-    """The norm of each configuration's parameters taken together, ``(K,)``: the norm of its per-tensor norms,
-    without concatenating the tensors (a copy of every SI weight at every projected step). Every reduction runs
-    along a row of one configuration, so its value does not depend on which configurations share the batch."""
-    per_tensor = [torch.linalg.vector_norm(p.detach().flatten(1), dim=1) for p in params]
-    return torch.linalg.vector_norm(torch.stack(per_tensor, 1), dim=1)
-
-
 def rho(model: nn.Module) -> Tensor:
-    """Total norm ρ of the SI weights, per configuration: ``(K,)``."""
-    return _norm(si_parameters(model))
+    """Total norm ρ of the SI weights, per configuration: ``(K,)`` (:func:`lrlab.optim.sphere_norm`: the norm of
+    the per-tensor norms, each reduction along one configuration's row, so ρ does not depend on which
+    configurations share the batch)."""
+    return sphere_norm(si_parameters(model))
 
 
 def elr(lr: float | Sequence[float] | Tensor, rho_: Tensor | float) -> Tensor:
@@ -83,6 +78,9 @@ class Projector:
     per configuration, default all) picks the configurations held on their sphere, the others being left alone:
     the sphere chapter projects every configuration, the periodic chapter only its fixed-norm control
     (``--fix_si_pnorm``). A configuration whose norm is not finite (it diverged) is left alone.
+
+    Given to :class:`lrlab.optim.SGD` as its ``sphere`` instead of as a hook, the projection is fused with the
+    update of the same weights (one compiled pass on CPU): how both chapters train.
     """
 
     def __init__(self, model: nn.Module, rho0: Tensor | Sequence[float] | float | None = None,
@@ -97,17 +95,14 @@ class Projector:
         if self.mask.shape != current.shape:
             raise ValueError(f"mask has {self.mask.numel()} entries, but the model has {current.numel()} "
                              "configurations: it needs one bool per configuration")
+        self._any = bool(self.mask.any())
+        self.params = si_parameters(model)
+        """The SI weights held (read by :class:`lrlab.optim.SGD` when this is its ``sphere``)."""
 
     @torch.no_grad()
     def __call__(self, model: nn.Module) -> None:
-        if not self.mask.any():
-            return
-        params = si_parameters(model)
-        r = _norm(params)
-        held = self.mask & torch.isfinite(r) & (r > 0)
-        factor = torch.where(held, self.rho0 / r.clamp_min(1e-30), torch.ones_like(r))
-        for p in params:
-            p.mul_(factor.to(p.dtype).view(-1, *([1] * (p.dim() - 1))))
+        if self._any:
+            rescale_to_sphere_(si_parameters(model), self.rho0, self.mask)
 
 
 def _chunks(x: Tensor, y: Tensor, batch_size: int):

@@ -240,8 +240,9 @@ def run(cfg: Config, ds: Dataset, labels: pd.DataFrame, *, name: str, epochs: in
         all_trained: bool = False, progress: bool | None = None) -> Run:
     """Train every configuration of ``labels`` (columns ``lr``, ``wd``, ``seed``, optional ``fixed``) at once.
 
-    SGD with coupled weight decay and no momentum (:class:`lrlab.optim.SGD`), constant learning rate; a
-    :class:`lrlab.probes.scale_invariant.Projector` with a mask holds the norm of the ``fixed`` configurations; a
+    SGD with coupled weight decay and no momentum (:class:`lrlab.optim.SGD`), constant learning rate; its
+    ``sphere``, a :class:`lrlab.probes.scale_invariant.Projector` with a mask, holds the norm of the ``fixed``
+    configurations; a
     :class:`~lrlab.probes.periodic.StepRecorder` records every step; the SI probe
     (:func:`lrlab.probes.scale_invariant.si_probe`) measures full-train-set loss/accuracy (train-mode BN) and
     test accuracy (eval-mode BN) every ``cfg.probe_every`` epochs.
@@ -252,10 +253,11 @@ def run(cfg: Config, ds: Dataset, labels: pd.DataFrame, *, name: str, epochs: in
     in_dim = int(np.prod(ds.x.shape[1:]))
     model = build_model(cfg, seeds, in_dim, all_trained=all_trained).to(ds.x.device)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = optim.SGD(params, lr=labels["lr"].tolist(), wd=labels["wd"].tolist())
     fixed = labels["fixed"].to_numpy(bool) if "fixed" in labels else np.zeros(len(labels), bool)
+    opt = optim.SGD(params, lr=labels["lr"].tolist(), wd=labels["wd"].tolist(),
+                    sphere=si.Projector(model, mask=fixed))
     rec = pr.StepRecorder(model, cross_entropy)
-    hooks = [si.Projector(model, mask=fixed), rec]
+    hooks = [rec]
     probe = si.si_probe(labels["lr"].tolist(), ds.x, ds.y, ds.x_test, ds.y_test, batch_size=cfg.batch_size,
                         grad=False)
     res = train(model, rec.loss_fn, Batches(ds.x, ds.y, batch_size, seeds), opt, epochs, probes=[probe],

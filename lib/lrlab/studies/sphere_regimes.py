@@ -337,8 +337,9 @@ def train_on_sphere(
     """Projected SGD at fixed ELR for every (ELR, seed) pair, as one batched model (the paper's ``--fix_elr``).
 
     lr_k = ELR_k · ρ₀,k²; after every step the SI weights of configuration k are rescaled to ρ₀,k
-    (:class:`lrlab.probes.scale_invariant.Projector`). No weight decay, no momentum. ``model`` continues an
-    existing model (fine-tuning); otherwise a new one is drawn with configuration k from ``seeds[k]``.
+    (:class:`lrlab.probes.scale_invariant.Projector`, the optimiser's ``sphere``: update and rescaling in one pass).
+    No weight decay, no momentum. ``model`` continues an existing model (fine-tuning); otherwise a new one is drawn
+    with configuration k from ``seeds[k]``.
     """
     elrs = np.asarray(elrs, dtype=float)
     seeds = np.asarray(seeds, dtype=int)
@@ -347,7 +348,7 @@ def train_on_sphere(
     net = model if model is not None else build_model(cfg, d.x.shape[1], seeds.tolist(), d.x.device)
     proj = si.Projector(net)
     lr = si.lr_for_elr(elrs, proj.rho0.double().cpu()).float()
-    opt = SGD([p for p in net.parameters() if p.requires_grad], lr=lr, wd=0.0)
+    opt = SGD([p for p in net.parameters() if p.requires_grad], lr=lr, wd=0.0, sphere=proj)  # projected SGD
     probe = si.si_probe(
         lr, d.x, d.y, d.x_test, d.y_test, batch_size=cfg.batch_size, w0=si.snapshot(net), bn_from=d.x[:BN_SAMPLES]
     )
@@ -360,7 +361,6 @@ def train_on_sphere(
         epochs,
         probes=[probe],
         probe_every=probe_every or cfg.probe_every,
-        after_step=[proj],
         labels=labels,
         desc=desc,
     )
