@@ -526,3 +526,25 @@ def test_frozen_padded_head_follows_a_change_of_its_weight():
     with torch.no_grad():
         head.weight.mul_(2.0)
     torch.testing.assert_close(head(x), torch.bmm(x, head.weight))
+
+
+def test_si_mlp_under_torch_func_vmap_gives_the_autograd_gradients():
+    """torch.func.vmap over grad of one configuration's loss (the benchmark's peer) runs through SIMLP's torch
+    path (the compiled layer and the head's kept padding step aside) and gives autograd's gradients."""
+    from torch.func import functional_call, grad, vmap
+
+    one = SIMLP([6, 8, 8, 4], seeds=[0])
+    many = SIMLP([6, 8, 8, 4], seeds=[0, 1, 2])
+    names = [n for n, p in many.named_parameters() if p.requires_grad]
+    ws = [p.detach() for n, p in many.named_parameters() if p.requires_grad]
+    x = torch.randn(3, 16, 6, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 4, (3, 16), generator=torch.Generator().manual_seed(1))
+
+    def loss_one(w, h, xk, yk):
+        out = functional_call(one, {**dict(zip(names, [t[None] for t in w])), "head.weight": h[None]}, (xk[None],))
+        return torch.nn.functional.cross_entropy(out[0], yk)
+
+    got = vmap(grad(loss_one))(ws, many.head.weight.detach(), x, y)
+    expected = torch.autograd.grad(cross_entropy(many, x, y).sum(), [p for p in many.parameters() if p.requires_grad])
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

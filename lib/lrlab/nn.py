@@ -58,7 +58,7 @@ class BLinear(nn.Module):
         """The weight padded with zero columns; a frozen weight's padding is kept until the weight changes (its
         version counter moves), instead of being redone at every step (the SI models' frozen head)."""
         w = self.weight
-        if w.requires_grad:
+        if w.requires_grad or torch._C._are_functorch_transforms_active():  # (under torch.func, no storage to key)
             return F.pad(w, pad)
         key = (w._version, w.data_ptr(), w.device, w.dtype, pad)
         cached = getattr(self, "_pad_cache", None)
