@@ -548,3 +548,23 @@ def test_si_mlp_under_torch_func_vmap_gives_the_autograd_gradients():
     expected = torch.autograd.grad(cross_entropy(many, x, y).sum(), [p for p in many.parameters() if p.requires_grad])
     for a, b in zip(got, expected):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_rescale_to_sphere_compiled_and_torch_paths_agree():
+    """lrlab.optim.rescale_to_sphere_: the compiled pass (contiguous CPU tensors) and torch's ops (any other
+    layout, as on a GPU) give the same rescaled tensors, holding only the masked configurations."""
+    from lrlab.optim import rescale_to_sphere_, sphere_norm
+
+    g = torch.Generator().manual_seed(0)
+    a = [torch.randn(3, 5, 4, generator=g, dtype=torch.float64), torch.randn(3, 7, generator=g, dtype=torch.float64)]
+    b = [t.transpose(-1, -2).contiguous().transpose(-1, -2) if t.dim() == 3 else t.clone() for t in a]
+    assert not b[0].is_contiguous()  # the torch path
+    rho0, mask = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), torch.tensor([True, False, True])
+    before = sphere_norm(a)
+    rescale_to_sphere_(a, rho0, mask)
+    rescale_to_sphere_(b, rho0, mask)
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, rtol=1e-14, atol=0)
+    r = sphere_norm(a)
+    torch.testing.assert_close(r[[0, 2]], rho0[[0, 2]], rtol=1e-14, atol=0)
+    assert r[1] == before[1]

@@ -123,8 +123,8 @@ def rescale_to_sphere_(params: Sequence[Tensor], rho0: Tensor, mask: Tensor) -> 
     (``_sphere_rows``), torch's ops elsewhere. :class:`lrlab.probes.scale_invariant.Projector` uses it."""
     rows = _rows(params)
     if rows is not None:
-        _sphere_rows(rows, rows, rows[0][:, 0], rows[0][:, 0], rho0.double().cpu().numpy(),
-                     mask.cpu().numpy(), False)
+        unused = np.ones(len(rows[0]), rows[0].dtype)  # no update: its rate and decay are not read
+        _sphere_rows(rows, rows, unused, unused, rho0.double().cpu().numpy(), mask.cpu().numpy(), False)
         return
     r = sphere_norm(params)
     held = mask & torch.isfinite(r) & (r > 0)
