@@ -557,15 +557,15 @@ def _run_loop(
     """Run :func:`boost`'s iterations in the compiled loop of ``mode``; fills ``selected`` and returns the status,
     the iterations done and every iteration's ``c = Uᵀu`` (one row each), from which the caller forms the
     coefficient increments."""
-    step = nu * st.s[:, None]
+    step = nu * st.s
     if mode == "gram":
         history = np.empty((len(selected) + 1, len(c)))
         history[0] = c
-        done, diverged = _gram_kernel(step * (st.Ut @ st.Ut.T), st.w, st.bounds, history, selected)
+        done, diverged = _gram_kernel(step[:, None] * (st.Ut @ st.Ut.T), st.w, st.bounds, history, selected)
     else:
         history = np.empty((len(selected), len(c)))
         history[:1] = c  # the first iteration's product was taken by the caller
-        done, diverged = _data_kernel(st.Ut, step[:, 0], st.w, st.bounds, _FAMILY_CODES[family], _ETA_MAX,
+        done, diverged = _data_kernel(st.Ut, step, st.w, st.bounds, _FAMILY_CODES[family], _ETA_MAX,
                                       u.copy(), eta.copy(), np.ascontiguousarray(y), history, selected,
                                       st.Ut.nbytes > _SPLIT_BYTES)
     return ("diverged" if diverged else "ok"), int(done), history

@@ -190,7 +190,7 @@ class SGD(BatchedOptimizer):
         ws, gs = _rows(sphere.params), _rows([p.grad for p in sphere.params])
         if ws is None or gs is None or ws[0].dtype != gs[0].dtype:
             return set()
-        rate = (self.lr * self.active).to(sphere.params[0].dtype)
+        rate = self._rate(sphere.params[0]).reshape(-1)
         keep = 1 - rate * self.wd.to(rate.dtype) if decay else torch.ones_like(rate)
         _sphere_rows(ws, gs, rate.numpy(), keep.numpy(), sphere.rho0.double().cpu().numpy(), sphere.mask.cpu().numpy(),
                      True)

@@ -242,8 +242,7 @@ def run(cfg: Config, ds: Dataset, labels: pd.DataFrame, *, name: str, epochs: in
 
     SGD with coupled weight decay and no momentum (:class:`lrlab.optim.SGD`), constant learning rate; its
     ``sphere``, a :class:`lrlab.probes.scale_invariant.Projector` with a mask, holds the norm of the ``fixed``
-    configurations; a
-    :class:`~lrlab.probes.periodic.StepRecorder` records every step; the SI probe
+    configurations; a :class:`~lrlab.probes.periodic.StepRecorder` records every step; the SI probe
     (:func:`lrlab.probes.scale_invariant.si_probe`) measures full-train-set loss/accuracy (train-mode BN) and
     test accuracy (eval-mode BN) every ``cfg.probe_every`` epochs.
     """
