@@ -65,6 +65,22 @@ def test_fashion_mnist_from_a_folder_and_missing_message(tmp_path, monkeypatch):
         data.fashion_mnist("val")
 
 
+def test_fashion_mnist_first_n_converts_only_those(tmp_path):
+    imgs = np.random.default_rng(1).integers(0, 256, (6, 28, 28)).astype(np.uint8)
+    labels = np.arange(6, dtype=np.uint8)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", imgs)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
+    whole, _ = data.fashion_mnist("test", folder=tmp_path)
+    x, y = data.fashion_mnist("test", folder=tmp_path, n=4)
+    assert x.shape == (4, 784) and x.dtype == np.float32 and y.tolist() == [0, 1, 2, 3]
+    assert np.array_equal(x, whole[:4])
+    assert np.array_equal(whole, imgs.reshape(6, -1).astype(np.float32) / 255.0)  # the same numbers as before `n`
+    assert len(data.fashion_mnist("test", folder=tmp_path, n=100)[0]) == 6  # as x[:n]: the whole split
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match=f"n = {bad!r} is not allowed"):
+            data.fashion_mnist("test", folder=tmp_path, n=bad)
+
+
 def test_cifar10_reader_on_generated_pickles(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:

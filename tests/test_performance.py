@@ -177,3 +177,24 @@ def test_the_device_check_runs_each_chapter_at_scale_quick(monkeypatch):
         cells = check.code_cells(chapter)
         assert any('scale = "quick"' in c for c in cells), chapter
         assert not any('scale = "book"' in c for c in cells), chapter
+
+
+@pytest.mark.parametrize(("key", "name"), [
+    ("~:0(<method 'run_backward' of 'torch._C._EngineBase' objects>)", "torch._C._EngineBase.run_backward"),
+    ("~:0(<built-in method torch.bmm>)", "torch.bmm"),
+    ("~:0(<method 'cumsum' of 'numpy.ndarray' objects>)", "numpy.ndarray.cumsum"),
+    ("boosting.py:305(risk)", "boosting.py:305(risk)"),
+])
+def test_profile_names_read_without_angle_brackets(key, name):
+    assert performance.readable_function(key) == name
+
+
+def test_profile_table_names_builtins(tmp_path):
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    top = [{"function": "~:0(<built-in method torch.bmm>)", "own_s": 2.0, "share": 0.5},
+           {"function": "train.py:1(train)", "own_s": 1.0, "share": 0.25}]
+    (results / "profiles.json").write_text(json.dumps({"chapters": {"sphere_regimes": {"top": top}}}))
+    table = performance.profile_table(tmp_path)
+    assert table["function"].tolist() == ["torch.bmm", "train.py:1(train)"]
+    assert table["rank"].tolist() == [1, 2]

@@ -10,6 +10,7 @@ nothing, so the page shows exactly what the last ``make bench`` measured. Chapte
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -95,17 +96,39 @@ def detail(results: dict[str, dict[str, Any]], name: str, *keys: str) -> Any:
     return node
 
 
+_BUILTIN = re.compile(r"^~:0\(<(?:method '(?P<method>[^']+)' of '(?P<owner>[^']+)' objects"
+                      r"|built-in method (?P<name>[^>]+)|(?P<other>[^>]+))>\)$")
+
+
+def readable_function(name: str) -> str:
+    """A cProfile function key as a reader can use it.
+
+    cProfile names a function defined in Python ``file.py:line(function)`` (kept) and a built-in ``~:0(<…>)``:
+    ``~:0(<method 'run_backward' of 'torch._C._EngineBase' objects>)`` becomes
+    ``torch._C._EngineBase.run_backward`` and ``~:0(<built-in method torch.baddbmm>)`` becomes ``torch.baddbmm``.
+    (Shown raw, the angle brackets read as HTML tags and the performance page showed ``~:0()``.)
+    """
+    m = _BUILTIN.match(name)
+    if m is None:
+        return name
+    if m["method"]:
+        return f"{m['owner']}.{m['method']}"
+    return (m["name"] or m["other"]).strip()
+
+
 def profile_table(root: Path | None = None, top: int = 3) -> pd.DataFrame:
-    """Each chapter's ``top`` functions by own time under cProfile (``benchmarks/profile_chapters.py``)."""
+    """Each chapter's ``top`` functions by own time under cProfile (``benchmarks/profile_chapters.py``), named by
+    :func:`readable_function`."""
+    columns = ["chapter", "rank", "function", "share of time"]
     data = load("profiles", root)
     if data is None:
-        return pd.DataFrame(columns=["chapter", "rank", "function", "share of time"])
+        return pd.DataFrame(columns=columns)
     rows = []
     for chapter, entry in data.get("chapters", {}).items():
         for rank, fn in enumerate(entry.get("top", [])[:top], start=1):
-            rows.append({"chapter": chapter, "rank": rank, "function": fn["function"],
+            rows.append({"chapter": chapter, "rank": rank, "function": readable_function(fn["function"]),
                          "share of time": fn["share"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def find(results: dict[str, dict[str, Any]], name: str, starts: str) -> dict[str, Any] | None:

@@ -172,8 +172,8 @@ def dataset(cfg: Config, n_train: int | None = None, device: torch.device | str 
     """
     n = cfg.n_train if n_train is None else n_train
     if cfg.dataset == "fashion_mnist":
-        x, y = data.fashion_mnist("train")
-        xt, yt = data.fashion_mnist("test")
+        x, y = data.fashion_mnist("train", n=n)
+        xt, yt = data.fashion_mnist("test", n=cfg.n_test)
         if n > len(x):
             raise ValueError(f"n_train = {n!r} is not allowed: Fashion-MNIST has {len(x)} training images")
         x, xt = _pool(x[:n], cfg.pool), _pool(xt[: cfg.n_test], cfg.pool)

@@ -284,26 +284,27 @@ class Data:
 def load_data(cfg: Config, device: str = "cpu") -> Data:
     """The first ``n_train`` / ``n_test`` images. Fashion-MNIST: average-pooled by ``pool`` and standardised
     per pixel with the training statistics; CIFAR-10 (scale ``paper``): normalised as in the official code.
-    Tensors are put on ``device`` (models follow their data)."""
+    Tensors are put on ``device`` (models follow their data); ``hashes`` are the checksums of the inputs the run
+    trains and tests on, as prepared (:func:`lrlab.data.sha256`)."""
     if cfg.dataset == "fashion_mnist":
-        x, y = data.fashion_mnist("train")
-        xt, yt = data.fashion_mnist("test")
-        hashes = {"fashion_mnist_train": data.sha256(x), "fashion_mnist_test": data.sha256(xt)}
+        x, y = data.fashion_mnist("train", n=cfg.n_train)
+        xt, yt = data.fashion_mnist("test", n=cfg.n_test)
 
         def prep(a: np.ndarray) -> Tensor:
             img = torch.from_numpy(a).view(-1, 1, 28, 28)
             return torch.nn.functional.avg_pool2d(img, cfg.pool).flatten(1) if cfg.pool > 1 else img.flatten(1)
 
-        xtr, xte = prep(x[: cfg.n_train]), prep(xt[: cfg.n_test])
+        xtr, xte = prep(x), prep(xt)
         mean, std = xtr.mean(0), xtr.std(0).clamp_min(1e-6)
         xtr, xte = (xtr - mean) / std, (xte - mean) / std
     else:
         x, y = data.cifar10("train")
         xt, yt = data.cifar10("test")
-        hashes = {"cifar10_train": data.sha256(x), "cifar10_test": data.sha256(xt)}
         xtr, xte = torch.from_numpy(x[: cfg.n_train]), torch.from_numpy(xt[: cfg.n_test])
     ytr, yte = torch.from_numpy(y[: cfg.n_train]), torch.from_numpy(yt[: cfg.n_test])
-    return Data(xtr.float().to(device), ytr.to(device), xte.float().to(device), yte.to(device), hashes)
+    xtr, xte = xtr.float(), xte.float()
+    hashes = {f"{cfg.dataset}_train": data.sha256(xtr.numpy()), f"{cfg.dataset}_test": data.sha256(xte.numpy())}
+    return Data(xtr.to(device), ytr.to(device), xte.to(device), yte.to(device), hashes)
 
 
 def build_model(cfg: Config, d: int, seeds, device: torch.device | str = "cpu") -> torch.nn.Module:
