@@ -12,7 +12,8 @@ for the same epochs on the same data, and configuration k must end with the same
 One training step is also timed on its own, three ways: one configuration at a time, ``torch.func.vmap`` over
 ``grad``, and the hand-batched ``bmm`` model the chapters use (:func:`step_rows`); and parts of it against what
 they replaced: batch norm, and batch norm with its ReLU as one compiled layer (:func:`bn_rows`), the padded head
-(:func:`head_rows`) and the loss (:func:`loss_rows`).
+(:func:`head_rows`) and the loss (:func:`loss_rows`); and the fluctuations chapter's Adam step, compiled, against
+torch's operations (:func:`adam_rows`).
 
 Throughput is model-steps per second of steady-state training: each variant runs ``--epochs`` and 2 epochs, in
 turn, ``--repeats`` times, and the difference of the two wall times (medians of repeats) prices the extra steps
@@ -272,6 +273,44 @@ def loss_rows() -> list[dict]:
                        "flattened", t["flat"], t["flat"] / t["ours"], "", None)]
 
 
+def adam_rows() -> list[dict]:
+    """One Adam step of the fluctuations chapter's grid at scale ``book`` (K = 9 autoencoders 784-128-16-128-784,
+    1.85 million weights): :class:`lrlab.optim.Adam`'s compiled pass against the same step in torch's operations
+    (inside :func:`lrlab.nn.unfused`), interleaved, each on its own copy of the weights and moments; ten steps of
+    both must end close (they differ at rounding: torch's vectorised square root is not correctly rounded)."""
+    from lrlab.optim import Adam
+    from lrlab.studies.fluctuations import autoencoder
+
+    K = 9
+    model = autoencoder((128, 16), list(range(K)))
+    gen = torch.Generator().manual_seed(0)
+    grads = [torch.randn(p.shape, generator=gen) * 0.1 for p in model.parameters()]
+
+    def optimiser():
+        ps = [p.detach().clone().requires_grad_() for p in model.parameters()]
+        for p, g in zip(ps, grads):
+            p.grad = g
+        return ps, Adam(ps, [1e-2, 1e-3, 1e-4] * 3)
+
+    (ours, opt), (theirs, ref) = optimiser(), optimiser()
+
+    def torch_ops():
+        with unfused():
+            ref.step()
+
+    for _ in range(10):
+        opt.step()
+        torch_ops()
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    t = common.interleaved({"compiled": opt.step, "torch": torch_ops}, 41, block=3)
+    n = sum(p.numel() for p in ours)
+    return [common.row(f"Adam step, {K} autoencoders 784-128-16-128-784 ({n / 1e6:.2f} M weights): one compiled "
+                       "pass (lrlab.optim.Adam) vs torch's operations", "compiled", t["compiled"], "torch's operations",
+                       t["torch"], t["torch"] / t["compiled"], "", None, note="the fluctuations chapter's Adam grid "
+                       "at scale book; equal to rounding after 10 steps")]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=22)
@@ -329,7 +368,7 @@ def main() -> None:
                            unit="model-steps/s", note=f"ratio = floor throughput / measured throughput; matmul rate "
                            f"{np.median(rates[best]):.0f} GFLOP/s on the {cores} core(s), measured in the variant's "
                            f"processes before each repeat"))
-    rows += step_rows() + bn_rows() + head_rows() + loss_rows()
+    rows += step_rows() + bn_rows() + head_rows() + loss_rows() + adam_rows()
     common.save("training", "Training many configurations (sphere regime map)", rows, {
         "K": K, "steps_timed": steps, "epochs": [short, args.epochs], "seconds": timing,
         "model_steps_per_s": throughput,

@@ -222,14 +222,21 @@ _FUSED = [True]
 
 @contextmanager
 def unfused():
-    """Inside the block, :func:`bn_relu` runs torch's own ops, as on a GPU: an A/B switch for checks and benchmarks
-    (the fused and torch's kernels round differently, and training amplifies rounding)."""
+    """Inside the block, :func:`bn_relu`, projected :class:`lrlab.optim.SGD` and :class:`lrlab.optim.Adam` run torch's
+    own ops, as on a GPU: an A/B switch for checks and benchmarks (the compiled passes and torch's kernels round
+    differently, and training amplifies rounding)."""
     before = _FUSED[0]
     _FUSED[0] = False
     try:
         yield
     finally:
         _FUSED[0] = before
+
+
+def fused_ops() -> bool:
+    """Whether the compiled CPU passes may run (:func:`bn_relu`, projected :class:`lrlab.optim.SGD`,
+    :class:`lrlab.optim.Adam`): False inside :func:`unfused`."""
+    return _FUSED[0]
 
 
 def _fusable(x: Tensor, eps: float) -> bool:

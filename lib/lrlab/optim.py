@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lrlab.nn import fused_ops
+
 
 def _per_config(values: float | Sequence[float] | Tensor, k: int, name: str) -> Tensor:
     t = torch.as_tensor(values, dtype=torch.float32).flatten()
@@ -120,8 +122,9 @@ def sphere_norm(params: Sequence[Tensor]) -> Tensor:
 def rescale_to_sphere_(params: Sequence[Tensor], rho0: Tensor, mask: Tensor) -> None:
     """Rescale each held configuration's ``params`` jointly, in place, to norm ``rho0`` (``(K,)`` each; ``mask``
     holds). A configuration whose norm is not finite or not positive is left alone. One compiled call on CPU
-    (``_sphere_rows``), torch's ops elsewhere. :class:`lrlab.probes.scale_invariant.Projector` uses it."""
-    rows = _rows(params)
+    (``_sphere_rows``), torch's ops elsewhere and inside :func:`lrlab.nn.unfused`.
+    :class:`lrlab.probes.scale_invariant.Projector` uses it."""
+    rows = _rows(params) if fused_ops() else None
     if rows is not None:
         unused = np.ones(len(rows[0]), rows[0].dtype)  # no update: its rate and decay are not read
         _sphere_rows(rows, rows, unused, unused, rho0.double().cpu().numpy(), mask.cpu().numpy(), False)
@@ -183,9 +186,10 @@ class SGD(BatchedOptimizer):
 
     def _fused_sphere(self, decay: bool) -> set[int]:
         """Update and rescale the sphere's tensors in one compiled pass when they allow it (CPU, one dtype,
-        contiguous, every gradient present); the ids of the tensors done, empty if none."""
+        contiguous, every gradient present, not inside :func:`lrlab.nn.unfused`); the ids of the tensors done, empty
+        if none."""
         sphere = self.sphere
-        if sphere is None or any(p.grad is None for p in sphere.params):
+        if sphere is None or not fused_ops() or any(p.grad is None for p in sphere.params):
             return set()
         ws, gs = _rows(sphere.params), _rows([p.grad for p in sphere.params])
         if ws is None or gs is None or ws[0].dtype != gs[0].dtype:
@@ -197,8 +201,34 @@ class SGD(BatchedOptimizer):
         return {id(p) for p in sphere.params}
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _adam_rows(p, g, m, v, w1, w2, c2, rate, eps, active):  # pragma: no cover - compiled
+    """One Adam step of every active configuration k, in one pass over its rows ``(K, n)``, in place:
+    m ← m + w1_k (g − m), v ← v + w2_k (g² − v) (torch's ``lerp_``, a fused multiply-add, as here), then
+    p ← p − rate_k · m / (√(v / c2_k) + eps). A frozen configuration is skipped whole, so a NaN gradient of a
+    diverged one never reaches its moments."""
+    for k in range(p.shape[0]):
+        if not active[k]:
+            continue
+        a1, a2, c, r = w1[k], w2[k], c2[k], rate[k]
+        pk, gk, mk, vk = p[k], g[k], m[k], v[k]
+        for j in range(pk.size):
+            gj = gk[j]
+            mj = mk[j] + a1 * (gj - mk[j])
+            vj = vk[j] + a2 * (gj * gj - vk[j])
+            mk[j] = mj
+            vk[j] = vj
+            pk[j] = pk[j] - r * (mj / (np.sqrt(vj / c) + eps))
+
+
 class Adam(BatchedOptimizer):
-    """Adam (Kingma & Ba 2015) with bias correction, per-configuration learning rate, no weight decay."""
+    """Adam (Kingma & Ba 2015) with bias correction, per-configuration learning rate, no weight decay.
+
+    On CPU each parameter's step is one compiled pass (``_adam_rows``) instead of eight tensor operations, each a
+    pass over memory (the fluctuations chapter's Adam grid: 1.9 million weights per step); the numbers are torch's
+    operations' to rounding (torch's vectorised square root is not always correctly rounded, so they are not
+    bitwise equal). Inside :func:`lrlab.nn.unfused`, and on other devices, torch's operations run.
+    """
 
     def __init__(self, params: Iterable[Tensor], lr, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
         super().__init__(params, lr)
@@ -217,6 +247,13 @@ class Adam(BatchedOptimizer):
         act = self.active.float()
         for p, m, v in zip(self.params, self.m, self.v):
             if p.grad is None:
+                continue
+            rows = _rows([p, p.grad, m, v]) if fused_ops() else None
+            if rows is not None:
+                dt = rows[0].dtype
+                w1, w2 = (act * (1 - self.b1)).numpy().astype(dt), (act * (1 - self.b2)).numpy().astype(dt)
+                rate = (self.lr * self.active / c1).numpy().astype(dt)
+                _adam_rows(*rows, w1, w2, c2.numpy().astype(dt), rate, dt.type(self.eps), self.active.numpy())
                 continue
             g = torch.nan_to_num(p.grad) if not self.active.all() else p.grad
             m.lerp_(g, _view(act * (1 - self.b1), p))  # m ← β1 m + (1 − β1) g  (active configurations)
