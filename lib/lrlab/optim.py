@@ -245,15 +245,17 @@ class Adam(BatchedOptimizer):
         c1 = 1 - self.b1**t
         c2 = 1 - self.b2**t
         act = self.active.float()
+        compiled: dict[np.dtype, tuple] = {}  # the compiled pass's per-configuration factors, once per dtype
         for p, m, v in zip(self.params, self.m, self.v):
             if p.grad is None:
                 continue
             rows = _rows([p, p.grad, m, v]) if fused_ops() else None
             if rows is not None:
                 dt = rows[0].dtype
-                w1, w2 = (act * (1 - self.b1)).numpy().astype(dt), (act * (1 - self.b2)).numpy().astype(dt)
-                rate = (self.lr * self.active / c1).numpy().astype(dt)
-                _adam_rows(*rows, w1, w2, c2.numpy().astype(dt), rate, dt.type(self.eps), self.active.numpy())
+                if dt not in compiled:
+                    factors = (act * (1 - self.b1), act * (1 - self.b2), c2, self.lr * self.active / c1)
+                    compiled[dt] = (*(f.numpy().astype(dt) for f in factors), dt.type(self.eps), self.active.numpy())
+                _adam_rows(*rows, *compiled[dt])
                 continue
             g = torch.nan_to_num(p.grad) if not self.active.all() else p.grad
             m.lerp_(g, _view(act * (1 - self.b1), p))  # m ← β1 m + (1 − β1) g  (active configurations)
