@@ -1,10 +1,12 @@
 """Each chapter's wall time at scales ``quick`` and ``book``, as a reader runs it (``lrlab run``), one at a time.
 
 Wall time includes starting the kernel and executing the whole notebook (figures, scorecard, provenance). CPU time
-is the run's child processes' user + system time. Run on an otherwise idle machine: the figures are absolute, and
-the book's runtime badges and ``book/performance.ipynb`` show them. Writes ``benchmarks/results/chapter_times.json``.
+is the run's child processes' user + system time. Each chapter and scale runs ``--repeats`` times (default 3), one
+after another, and the median run is kept, with every run's wall time. Run on an otherwise idle machine: the
+figures are absolute, and the book's runtime badges and ``book/performance.ipynb`` show them. Writes
+``benchmarks/results/chapter_times.json``.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_chapters.py [--scales quick book] [--chapters NAME ...]
+    OMP_NUM_THREADS=1 python benchmarks/bench_chapters.py [--scales quick book] [--chapters NAME ...] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -41,11 +43,21 @@ def run_once(chapter: str, scale: str, out: Path) -> dict:
     return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "load_average_1min": os.getloadavg()[0]}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run whose wall time is the median (its own CPU time and load with it), and every run's wall time: one run
+    on this VM can land 10–15% off, enough to misstate what a change did."""
+    ordered = sorted(runs, key=lambda r: r["wall_s"])
+    return {**ordered[len(ordered) // 2], "runs_wall_s": [r["wall_s"] for r in runs]}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scales", nargs="+", default=["quick", "book"])
     p.add_argument("--chapters", nargs="+", default=None)
+    p.add_argument("--repeats", type=int, default=3, help="runs of each chapter and scale; the median is kept")
     args = p.parse_args()
+    if args.repeats < 1 or args.repeats % 2 == 0:
+        raise SystemExit(f"--repeats = {args.repeats} is not allowed: it must be an odd integer >= 1 (a median run)")
     path = common.RESULTS / "chapter_times.json"
     old = json.loads(path.read_text()) if path.is_file() else {}
     chapters = old.get("chapters", {})
@@ -53,9 +65,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for chapter in args.chapters or studies.available():
             for scale in args.scales:
-                result = run_once(chapter, scale, Path(tmp) / f"{chapter}-{scale}")
+                result = median_run([run_once(chapter, scale, Path(tmp) / f"{chapter}-{scale}-{i}")
+                                     for i in range(args.repeats)])
                 chapters.setdefault(chapter, {})[scale] = result
-                print(f"{chapter} {scale}: {result['wall_s']} s wall, {result['cpu_s']} s CPU", flush=True)
+                print(f"{chapter} {scale}: {result['wall_s']} s wall, {result['cpu_s']} s CPU "
+                      f"(runs: {result['runs_wall_s']})", flush=True)
     for chapter, scales in chapters.items():
         if "book" in scales:
             wall = scales["book"]["wall_s"]
