@@ -148,8 +148,8 @@ def fashion_mnist(split: str = "train", folder: str | Path | None = None, n: int
     (all of them when ``n`` is None or larger than the split, as ``x[:n]`` would).
 
     Only the images returned are converted to float: the chapters train on the first few hundred or thousand, and
-    converting all 60 000 (188 MB of new memory, twice) took 3 s of the sphere and periodic chapters' time on a VM
-    whose page faults are slow. Looked for in ``folder``, ``$LRLAB_FASHION_MNIST``, then Debian's
+    converting all 60 000 (188 MB of new memory, twice) cost the sphere and periodic chapters 2–6 s each at scale
+    ``book`` on a VM whose page faults are slow. Looked for in ``folder``, ``$LRLAB_FASHION_MNIST``, then Debian's
     ``dataset-fashion-mnist`` locations.
     """
     if split not in FASHION_FILES:
