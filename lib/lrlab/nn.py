@@ -240,7 +240,7 @@ def fused_ops() -> bool:
 
 
 def _fusable(x: Tensor, eps: float) -> bool:
-    return (_FUSED[0] and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.dim() == 3
+    return (fused_ops() and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.dim() == 3
             and x.shape[1] > 1 and eps > 0 and not torch._C._are_functorch_transforms_active())
 
 

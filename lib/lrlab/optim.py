@@ -245,7 +245,8 @@ class Adam(BatchedOptimizer):
         c1 = 1 - self.b1**t
         c2 = 1 - self.b2**t
         act = self.active.float()
-        compiled: dict[np.dtype, tuple] = {}  # the compiled pass's per-configuration factors, once per dtype
+        w1, w2, rate = act * (1 - self.b1), act * (1 - self.b2), self.lr * self.active / c1  # per configuration
+        compiled: dict[np.dtype, tuple] = {}  # the same factors as the compiled pass takes them, once per dtype
         for p, m, v in zip(self.params, self.m, self.v):
             if p.grad is None:
                 continue
@@ -253,15 +254,15 @@ class Adam(BatchedOptimizer):
             if rows is not None:
                 dt = rows[0].dtype
                 if dt not in compiled:
-                    factors = (act * (1 - self.b1), act * (1 - self.b2), c2, self.lr * self.active / c1)
-                    compiled[dt] = (*(f.numpy().astype(dt) for f in factors), dt.type(self.eps), self.active.numpy())
+                    compiled[dt] = (*(f.numpy().astype(dt) for f in (w1, w2, c2, rate)), dt.type(self.eps),
+                                    self.active.numpy())
                 _adam_rows(*rows, *compiled[dt])
                 continue
             g = torch.nan_to_num(p.grad) if not self.active.all() else p.grad
-            m.lerp_(g, _view(act * (1 - self.b1), p))  # m ← β1 m + (1 − β1) g  (active configurations)
-            v.lerp_(g * g, _view(act * (1 - self.b2), p))  # v ← β2 v + (1 − β2) g²
+            m.lerp_(g, _view(w1, p))  # m ← β1 m + (1 − β1) g  (active configurations)
+            v.lerp_(g * g, _view(w2, p))  # v ← β2 v + (1 − β2) g²
             denom = (v / _view(c2, p)).sqrt_().add_(self.eps)  # √v̂ + ε
-            p.addcmul_(m / denom, _view(self.lr * self.active / c1, p), value=-1.0)  # θ ← θ − η m̂ / (√v̂ + ε)
+            p.addcmul_(m / denom, _view(rate, p), value=-1.0)  # θ ← θ − η m̂ / (√v̂ + ε)
 
 
 def make(name: str, params: Iterable[Tensor], lr, wd: float | Sequence[float] = 0.0) -> BatchedOptimizer:

@@ -176,10 +176,9 @@ def dataset(cfg: Config, n_train: int | None = None, device: torch.device | str 
         xt, yt = data.fashion_mnist("test", n=cfg.n_test)
         if n > len(x):
             raise ValueError(f"n_train = {n!r} is not allowed: Fashion-MNIST has {len(x)} training images")
-        x, xt = _pool(x[:n], cfg.pool), _pool(xt[: cfg.n_test], cfg.pool)
+        x, xt = _pool(x, cfg.pool), _pool(xt, cfg.pool)  # the first n and n_test already
         mu, sd = x.mean(0), x.std(0) + 1e-6
         x, xt = (x - mu) / sd, (xt - mu) / sd
-        y, yt = y[:n], yt[: cfg.n_test]
     else:
         x, y = data.cifar10("train")
         xt, yt = data.cifar10("test")
