@@ -10,7 +10,8 @@ an η = 0.2 run, to a relative error of 1e-3 against a reference (Lanczos run to
    likewise; both from the same 11 random starts (PyHessian's own draw for seeds 0–10, which our Lanczos is given
    as its start vector: a paired comparison), the median reported;
 2. PyHessian, run to a tight tolerance, must agree with our reference (the peer check);
-3. one Hessian-vector product against one gradient;
+3. one Hessian-vector product against one gradient, and one Lanczos step against one bare product (what the
+   reorthogonalisation and the Ritz pair add);
 4. warm-started, as the chapter uses it: along the η = 0.2 run, at each measurement, the products to 1e-3 of our
    Lanczos and of power iteration, both started from the previous measurement's eigenvector, and of PyHessian
    (which cannot be warm-started);
@@ -182,6 +183,46 @@ def tracking_share(cfg, x, y, lrs, catapult: bool) -> tuple[float, dict]:
     return total, per_lr
 
 
+def _scipy_ritz(alphas: list[float], betas: list[float]) -> tuple[float, np.ndarray]:
+    """The top Ritz pair through scipy's checked wrapper (what ``_top_ritz`` called before it went to LAPACK)."""
+    from scipy.linalg import eigh_tridiagonal
+
+    if len(alphas) == 1:
+        return alphas[0], np.ones(1)
+    w, v = eigh_tridiagonal(np.asarray(alphas), np.asarray(betas), select="i",
+                            select_range=(len(alphas) - 1, len(alphas) - 1))
+    return float(w[0]), v[:, 0]
+
+
+def lanczos_bookkeeping(op, steps: int = 10) -> list[dict]:
+    """What a Lanczos step costs on top of its product: ``steps`` steps of :func:`lrlab.probes.sharpness.lanczos`
+    (reorthogonalisation, Ritz pair, convergence test) against ``steps`` bare products, taking turns; and the same
+    steps with the Ritz pair from scipy's ``eigh_tridiagonal``, which gives the same bits."""
+    v = np.random.default_rng(0).standard_normal(op.size)
+    q = torch.as_tensor(v / np.linalg.norm(v))
+    ours = S.lanczos(op, v0=v, tol=0, maxiter=steps)
+
+    def wrapped():
+        fast, S._top_ritz = S._top_ritz, _scipy_ritz
+        try:
+            return S.lanczos(op, v0=v, tol=0, maxiter=steps)
+        finally:
+            S._top_ritz = fast
+
+    theirs = wrapped()
+    assert ours.value == theirs.value and np.array_equal(ours.vector, theirs.vector)
+    t = common.interleaved({"lanczos": lambda: S.lanczos(op, v0=v, tol=0, maxiter=steps), "scipy": wrapped,
+                            "bare": lambda: [op(q) for _ in range(steps)]}, 21)
+    step, bare, scipy_step = (t[k] / steps for k in ("lanczos", "bare", "scipy"))
+    label = f"(initialisation, {steps} steps)"
+    return [common.row(f"one Lanczos step vs one bare Hessian-vector product {label}", "Lanczos step", step,
+                       "Hessian-vector product", bare, step / bare, "", None,
+                       note="ratio = a step's cost in bare products (the floor is 1)"),
+            common.row(f"one Lanczos step, its Ritz pair from LAPACK directly vs from scipy's eigh_tridiagonal {label}",
+                       "direct dstebz + dstein", step, "scipy.linalg.eigh_tridiagonal", scipy_step, scipy_step / step,
+                       "", None, note="the same LAPACK routines, the same bits (checked); ratio = scipy's step / ours")]
+
+
 def pyhessian_value(m, x, y) -> float:
     from pyhessian import hessian
 
@@ -246,6 +287,8 @@ def main() -> None:
         rows.append(common.row(f"one Hessian-vector product vs one gradient ({label})", "Hessian-vector product",
                                hvp, "gradient", grad, hvp / grad, "≤ 3 gradients", hvp / grad <= 3,
                                note="ratio = cost of a product in gradients"))
+        if lr is None:
+            rows.extend(lanczos_bookkeeping(op))
         details[label] = {"reference": ref, "pyhessian_tight": peer, "power_matvecs": pw_n, "power_s": pw_s,
                           "lanczos_matvecs_to_1e-3": lz_n, "pyhessian_matvecs_to_1e-3": ph_n,
                           "lanczos_self_stopping": {"matvecs": lz.matvecs, "relerr": lz_err},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -194,6 +196,43 @@ def test_lanczos_deterministic():
     a = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), seed=3)
     b = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), seed=3)
     assert a.value == b.value and a.matvecs == b.matvecs
+
+
+def test_top_ritz_is_bitwise_scipys_tridiagonal_solver():
+    """The direct LAPACK calls are what ``eigh_tridiagonal(select="i")`` runs: the same bits, every size."""
+    from scipy.linalg import eigh_tridiagonal
+
+    rng = np.random.default_rng(0)
+    for n in range(1, 41):
+        alphas, betas = list(10 * rng.standard_normal(n)), list(np.abs(rng.standard_normal(n - 1)) + 1e-3)
+        theta, s = sharpness._top_ritz(alphas, betas)
+        w, v = eigh_tridiagonal(np.array(alphas), np.array(betas), select="i", select_range=(n - 1, n - 1))
+        assert theta == w[0] and np.array_equal(s, v[:, 0] if n > 1 else np.ones(1))
+
+
+class _Root(nn.Module):
+    """f(x) = √θ·x₁ at θ = 1e-30: a finite loss whose curvature (∝ θ^(-3/2)) overflows float32."""
+
+    def __init__(self):
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor(1e-30))
+
+    def forward(self, x):
+        return self.theta.sqrt() * x[:, 0]
+
+
+def test_lanczos_refuses_a_product_that_is_not_finite():
+    x, y = torch.ones(4, 2), torch.ones(4)
+    model = _Root()
+    assert math.isfinite(float(eos_ntk.half_mse(model(x), y).detach()))
+    with pytest.raises(FloatingPointError, match="not finite"):
+        sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()))
+
+
+def test_gd_run_records_overflowing_curvature_as_divergence():
+    x, y = torch.ones(4, 2), torch.ones(4)
+    r = eos_ntk.gd_run(_Root(), x, y, 0.1, loss_goal=0.0, max_steps=10, every=1)
+    assert r.status == "diverged" and r.steps == 0 and np.isnan(r.history["sharpness"].iloc[-1])
 
 
 # ---- NTK ---------------------------------------------------------------------------------------------------

@@ -19,13 +19,14 @@ Products are computed in the parameters' dtype (float32 for the chapter's models
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.linalg import eigh_tridiagonal
+from scipy.linalg import lapack
 from torch import Tensor
 
 
@@ -94,12 +95,22 @@ class Eigen:
 
 def _top_ritz(alphas: list[float], betas: list[float]) -> tuple[float, np.ndarray]:
     """Largest eigenvalue of the Lanczos tridiagonal T (diagonal ``alphas``, off-diagonal ``betas``) and its
-    eigenvector in the Krylov basis."""
-    if len(alphas) == 1:
+    eigenvector in the Krylov basis.
+
+    LAPACK's bisection (``dstebz``, index range) and inverse iteration (``dstein``), called directly: what
+    ``scipy.linalg.eigh_tridiagonal(select="i")`` runs, bitwise, without its argument checks, which cost about five
+    times the solve at every Lanczos step (``benchmarks/bench_sharpness.py``: one Lanczos step against one product).
+    """
+    n = len(alphas)
+    if n == 1:
         return alphas[0], np.ones(1)
-    w, S = eigh_tridiagonal(np.asarray(alphas), np.asarray(betas), select="i",
-                            select_range=(len(alphas) - 1, len(alphas) - 1))
-    return float(w[0]), S[:, 0]
+    d, e = np.asarray(alphas, dtype=np.float64), np.asarray(betas, dtype=np.float64)
+    m, w, iblock, isplit, info = lapack.dstebz(d, e, 2, 0.0, 1.0, n, n, 0.0, "B")
+    if info == 0 and m == 1:
+        v, info = lapack.dstein(d, e, w[:1], iblock, isplit)
+    if info != 0 or m != 1:
+        raise np.linalg.LinAlgError(f"the Lanczos tridiagonal's top eigenpair failed (LAPACK info = {info})")
+    return float(w[0]), v[:, 0]
 
 
 def lanczos_top(
@@ -140,7 +151,8 @@ def lanczos(
     (``benchmarks/bench_sharpness.py``). Vectors are fully reorthogonalised in float64. ``ncv`` caps the basis
     (default 40); past it Lanczos restarts from the current Ritz vector. ``v0`` warm-starts the basis (e.g. the
     previous eigenvector); without it a Gaussian vector drawn from ``seed`` is used, so the result is
-    deterministic. ``maxiter`` bounds the products (default 2000). ``seconds`` counts the products' time.
+    deterministic. ``maxiter`` bounds the products (default 2000). ``seconds`` counts the products' time. A product
+    that is not finite (the curvature overflowed the parameters' dtype) raises ``FloatingPointError``.
     """
     if tol < 0:
         raise ValueError(f"tol = {tol!r} is not allowed: it must be a number >= 0")
@@ -168,10 +180,15 @@ def lanczos(
         for j in range(dim):
             basis[j] = q
             w = op(q).double().cpu()
-            alphas.append(float(q @ w))
+            alpha = float(q @ w)
+            if not math.isfinite(alpha):
+                raise FloatingPointError(f"the Hessian-vector product after {op.matvecs - first} products is not "
+                                         "finite (inf or NaN): the loss's curvature overflows at these parameters")
+            alphas.append(alpha)
+            done = basis[: j + 1]
             for _ in range(2):  # full reorthogonalisation, twice is enough ("twice is enough", Parlett)
-                w -= basis[: j + 1].T @ (basis[: j + 1] @ w)
-            beta = float(w.norm())
+                w.sub_(torch.mv(done.T, torch.mv(done, w)))
+            beta = float(torch.linalg.vector_norm(w))
             theta, s = _top_ritz(alphas, betas)
             converged = beta * abs(s[-1]) <= tol * abs(theta) or beta <= floor * abs(theta)
             if converged or j + 1 == dim or op.matvecs - first >= budget:

@@ -267,7 +267,8 @@ def gd_run(
     first call). At those steps one backward pass with its graph serves both the Hessian-vector products and the
     update (:class:`~lrlab.probes.sharpness.HessianOperator`), and its time counts as tracking. With a ``Trace``,
     once a sharpness measurement first reaches (1 − BAND)·2/η the trace starts: every ``trace.every`` steps it
-    records the sharpness and the KTA of the NTK on ``trace.x``.
+    records the sharpness and the KTA of the NTK on ``trace.x``. A step whose loss is not finite or exceeds
+    ``DIVERGED_LOSS``, or whose Hessian-vector products are not finite, ends the run as ``diverged``.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     tracker = SharpnessTracker(tol=tol, seed=seed, v0=v0)
@@ -284,9 +285,11 @@ def gd_run(
         """Sharpness at this step, and the gradient for the update from the same backward pass."""
         nonlocal sharp_s
         t = time.perf_counter()
-        op = HessianOperator(loss, params)
-        value = tracker.measure(op).value
-        sharp_s += time.perf_counter() - t
+        try:
+            op = HessianOperator(loss, params)
+            value = tracker.measure(op).value
+        finally:
+            sharp_s += time.perf_counter() - t
         return value, op.gradient()
 
     while True:
@@ -297,16 +300,22 @@ def gd_run(
         row = {"step": step, "loss": lval, "sharpness": np.nan}
         grads = None
         if not bad and (step % every == 0 or step < early or done):
-            row["sharpness"], grads = sharpness(loss)
+            try:
+                row["sharpness"], grads = sharpness(loss)
+            except FloatingPointError:  # the curvature overflowed before the loss did: the run has diverged
+                bad = done = True
             if trace is not None and trace.start is None and row["sharpness"] >= edge:
                 trace.start = step
         if trace is not None and trace.start is not None and not bad:
             k = step - trace.start
             if k <= trace.steps and k % trace.every == 0:
                 t = time.perf_counter()
-                s = row["sharpness"] if np.isfinite(row["sharpness"]) else tracker(loss_at, params).value
-                kern = ntkp.empirical_ntk(model, trace.x)
-                trace.rows.append({"step": step, "loss": lval, "sharpness": s, "kta": ntkp.kta(kern, trace.y)})
+                try:
+                    s = row["sharpness"] if np.isfinite(row["sharpness"]) else tracker(loss_at, params).value
+                    kern = ntkp.empirical_ntk(model, trace.x)
+                    trace.rows.append({"step": step, "loss": lval, "sharpness": s, "kta": ntkp.kta(kern, trace.y)})
+                except FloatingPointError:
+                    bad = done = True
                 trace_s += time.perf_counter() - t
         rows.append(row)
         if done:
