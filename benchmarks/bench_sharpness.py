@@ -10,8 +10,9 @@ an η = 0.2 run, to a relative error of 1e-3 against a reference (Lanczos run to
    likewise; both from the same 11 random starts (PyHessian's own draw for seeds 0–10, which our Lanczos is given
    as its start vector: a paired comparison), the median reported;
 2. PyHessian, run to a tight tolerance, must agree with our reference (the peer check);
-3. one Hessian-vector product against one gradient, and one Lanczos step against one bare product (what the
-   reorthogonalisation and the Ritz pair add);
+3. one Hessian-vector product against one gradient; the R-operator products of the chapter's networks
+   (:class:`lrlab.probes.sharpness.MLPHessian`) against autograd's double backward; one Lanczos step against one
+   bare product (what the reorthogonalisation and the Ritz pair add);
 4. warm-started, as the chapter uses it: along the η = 0.2 run, at each measurement, the products to 1e-3 of our
    Lanczos and of power iteration, both started from the previous measurement's eigenvector, and of PyHessian
    (which cannot be warm-started);
@@ -281,14 +282,22 @@ def main() -> None:
         assert abs(peer - ref) < 1e-4 * ref, f"PyHessian ({peer}) and Lanczos ({ref}) disagree"
         v = torch.randn(op.size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
         v /= v.norm()  # a random unit vector, as Lanczos feeds it
-        t = common.interleaved({"hvp": lambda op=op, v=v: op(v),
+        rop = st.hessian_operator(m, x, y)  # the chapter's: Pearlmutter's R-operator for its networks
+        assert isinstance(rop, S.MLPHessian)
+        torch.testing.assert_close(rop(v), op(v), rtol=1e-4, atol=1e-5 * float(op(v).abs().max()))
+        t = common.interleaved({"hvp": lambda op=op, v=v: op(v), "rop": lambda rop=rop, v=v: rop(v),
                                 "grad": lambda loss=loss, params=params: torch.autograd.grad(loss(), params)}, 101)
         hvp, grad = t["hvp"], t["grad"]
         rows.append(common.row(f"one Hessian-vector product vs one gradient ({label})", "Hessian-vector product",
                                hvp, "gradient", grad, hvp / grad, "≤ 3 gradients", hvp / grad <= 3,
-                               note="ratio = cost of a product in gradients"))
+                               note="ratio = cost of a product in gradients; autograd's double backward, any model"))
+        rows.append(common.row(f"R-operator vs double backward, one Hessian-vector product ({label})",
+                               "R-operator (MLPHessian)", t["rop"], "autograd's double backward", hvp,
+                               hvp / t["rop"], "", None,
+                               note=f"the same product (checked); the R-operator costs {t['rop'] / grad:.2f} "
+                                    "gradients; the chapter's networks use it"))
         if lr is None:
-            rows.extend(lanczos_bookkeeping(op))
+            rows.extend(lanczos_bookkeeping(rop))
         details[label] = {"reference": ref, "pyhessian_tight": peer, "power_matvecs": pw_n, "power_s": pw_s,
                           "lanczos_matvecs_to_1e-3": lz_n, "pyhessian_matvecs_to_1e-3": ph_n,
                           "lanczos_self_stopping": {"matvecs": lz.matvecs, "relerr": lz_err},

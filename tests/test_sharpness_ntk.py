@@ -210,6 +210,51 @@ def test_top_ritz_is_bitwise_scipys_tridiagonal_solver():
         assert theta == w[0] and np.array_equal(s, v[:, 0] if n > 1 else np.ones(1))
 
 
+def _networks():
+    """The chapter's networks in float64 (fc-tanh of one and two hidden layers, three outputs, the two-layer linear
+    network), each with its data."""
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(20, 3, generator=gen, dtype=torch.float64)
+    y1, y3 = torch.randn(20, generator=gen, dtype=torch.float64), torch.randn(20, 3, generator=gen, dtype=torch.float64)
+    return {
+        "tanh 3-6-1": (eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (6,), 1, 0), 1).double(), x, y1),
+        "tanh 3-5-4-1": (eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (5, 4), 1, 1), 1).double(), x, y1),
+        "tanh 3-5-4-3": (eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (5, 4), 3, 2), 3).double(), x, y3),
+        "linear 3-7-1": (eos_ntk.two_layer_linear(3, 7, 3).double(), x, y1),
+    }
+
+
+@pytest.mark.parametrize("name", list(_networks()))
+def test_r_operator_products_equal_the_exact_hessian(name):
+    """Pearlmutter's R-operator (MLPHessian) against the Hessian autograd builds entry by entry, every column."""
+    model, x, y = _networks()[name]
+    op = eos_ntk.hessian_operator(model, x, y)
+    assert isinstance(op, sharpness.MLPHessian)
+    H = exact_hessian(model, x, y)
+    cols = torch.stack([op(e) for e in torch.eye(op.size, dtype=torch.float64)], dim=1)
+    torch.testing.assert_close(cols, H, rtol=1e-12, atol=1e-13)
+    assert op.matvecs == op.size
+    plain = torch.autograd.grad(eos_ntk.half_mse(model(x), y), list(model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(op.gradient(), plain))  # the update's gradient, bitwise
+
+
+def test_hessian_operator_uses_the_r_operator_only_where_it_applies():
+    x, y = torch.randn(8, 3), torch.randn(8)
+    relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1), eos_ntk.Squeeze())
+    frozen = eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (4,), 1, 0), 1)
+    frozen[0].bias.requires_grad_(False)
+    tanh_last = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Tanh())
+    wide_squeeze = nn.Sequential(nn.Linear(3, 2), eos_ntk.Squeeze())
+    for model in (relu, frozen, tanh_last, wide_squeeze, nn.Sequential(), nn.Linear(3, 1)):
+        assert eos_ntk.fc_layers(model) is None
+    op = eos_ntk.hessian_operator(relu, x, y)
+    assert type(op) is sharpness.HessianOperator
+    layers, tanh = eos_ntk.fc_layers(eos_ntk.two_layer_linear(3, 5, 0))
+    assert len(layers) == 2 and tanh == [False]
+    with pytest.raises(ValueError, match="tanh must flag"):
+        sharpness.MLPHessian(layers, [True, True], x, y, eos_ntk.half_mse(torch.zeros(8), y))
+
+
 class _Root(nn.Module):
     """f(x) = √θ·x₁ at θ = 1e-30: a finite loss whose curvature (∝ θ^(-3/2)) overflows float32."""
 

@@ -5,7 +5,9 @@ and their Figure 1 shows it rising (progressive sharpening) until it reaches 2/�
 of stability, EoS). Their code (``src/utilities.py`` of locuslab/edge-of-stability) computes it as we do here:
 
 - a Hessian-vector product by double backward: g = ∇L with ``create_graph=True``, then ∇(g·v)
-  (:class:`HessianOperator`; the graph of g is built once and reused by every product);
+  (:class:`HessianOperator`; the graph of g is built once and reused by every product). For the chapter's
+  networks (Linear layers with tanh between, half-MSE) :class:`MLPHessian` computes the same product by
+  Pearlmutter's R-operator: the same matrix products, a third of the elementwise passes, no graph to traverse;
 - Lanczos on those products (:func:`lanczos_top`). Their code calls ``scipy.sparse.linalg.eigsh`` with the
   default ``which='LM'`` (largest *magnitude*), which can return a large negative eigenvalue; sharpness is the
   largest *algebraic* eigenvalue (``which='LA'``), which our Lanczos targets. It tests convergence after every
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy.linalg import lapack
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def flatten(tensors: Sequence[Tensor]) -> Tensor:
@@ -46,10 +48,11 @@ class HessianOperator:
     ``loss`` is the scalar loss computed from ``params`` (which need ``requires_grad``), or a function returning
     it. The gradient is taken once with ``create_graph=True`` and its graph is kept for every product; it is also
     the training gradient (:meth:`gradient`), so a run that measures sharpness at step t needs no second backward
-    pass for its update (``lrlab.studies.eos_ntk.gd_run``).
+    pass for its update (``lrlab.studies.eos_ntk.gd_run``). ``create_graph=False`` is for subclasses that compute
+    the products another way (:class:`MLPHessian`).
     """
 
-    def __init__(self, loss: Tensor | Callable[[], Tensor], params: Sequence[Tensor]):
+    def __init__(self, loss: Tensor | Callable[[], Tensor], params: Sequence[Tensor], *, create_graph: bool = True):
         self.params = [p for p in params]
         if not self.params or not all(p.requires_grad for p in self.params):
             raise ValueError("params must be a non-empty list of tensors that require grad")
@@ -59,7 +62,7 @@ class HessianOperator:
             shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
             raise ValueError(f"the loss must be a scalar tensor, got {shape}")
         self.loss = float(loss.detach())
-        self.grads = torch.autograd.grad(loss, self.params, create_graph=True)
+        self.grads = torch.autograd.grad(loss, self.params, create_graph=create_graph)
         self.grad = flatten(self.grads)
         self.size = self.grad.numel()
         self.matvecs = 0
@@ -74,8 +77,100 @@ class HessianOperator:
         if v.numel() != self.size:
             raise ValueError(f"v has {v.numel()} entries, the parameters have {self.size}")
         self.matvecs += 1
+        return self._product(v)
+
+    def _product(self, v: Tensor) -> Tensor:
         hv = torch.autograd.grad(self.grad @ v, self.params, retain_graph=True)
         return flatten(hv).detach()
+
+
+class MLPHessian(HessianOperator):
+    """v ↦ ∇²L(θ) v for Cohen et al.'s half-MSE L = ½/n Σᵢ ‖f(xᵢ) − yᵢ‖² of a multilayer perceptron, by
+    Pearlmutter's R-operator (*Fast exact multiplication by the Hessian*, Neural Computation 1994, §3–4).
+
+    f is a stack of ``nn.Linear`` layers (``layers``), each but the last followed by tanh where ``tanh[i]`` is
+    true and by nothing otherwise: the chapter ``eos_ntk``'s fc-tanh networks and its two-layer linear network.
+    The parameters are every layer's weight, then bias, in order (``model.parameters()`` of the
+    ``nn.Sequential``); all must require grad. ``loss`` is L at these parameters, computed by the caller's own
+    forward pass: the gradient (:meth:`HessianOperator.gradient`) comes from a plain backward pass on it, bitwise
+    the training gradient. The products use a forward and backward pass of their own, done by hand once per
+    operator, which keeps every activation a (and s = 1 − a²), backpropagated error g and its −2 δa ⊙ a term; a
+    product is then a forward pass of R{z} = R{a} Wᵀ + a Vᵀ + c and a backward pass of R{g}: for two hidden layers
+    the fourteen matrix products of autograd's double backward, but a third of its elementwise passes and no graph
+    to traverse, for the same Hessian (tested against the exact one). ``benchmarks/bench_sharpness.py`` measures
+    both.
+    """
+
+    def __init__(self, layers: Sequence[nn.Linear], tanh: Sequence[bool], x: Tensor, y: Tensor,
+                 loss: Tensor | Callable[[], Tensor]):
+        if not layers or len(tanh) != len(layers) - 1:
+            raise ValueError(f"tanh must flag each of the {len(layers) - 1} gaps between {len(layers)} layers, "
+                             f"got {len(tanh)}")
+        params = [p for layer in layers for p in (layer.weight, layer.bias) if p is not None]
+        super().__init__(loss, params, create_graph=False)
+        self.weights = [layer.weight.detach() for layer in layers]
+        self.biases = [None if layer.bias is None else layer.bias.detach() for layer in layers]
+        self._prepare(x.detach(), y.detach(), list(tanh))
+
+    def _prepare(self, x: Tensor, y: Tensor, tanh: list[bool]) -> None:
+        """The forward and backward pass every product reuses (index l: the input of layer l, l = 0 … L−1)."""
+        a, s = [x], [None]
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            z = a[-1] @ w.t() if b is None else torch.addmm(b, a[-1], w.t())
+            if l == len(self.weights) - 1:
+                f = z
+            elif tanh[l]:
+                a.append(torch.tanh(z))
+                s.append(1 - a[-1] * a[-1])
+            else:
+                a.append(z)
+                s.append(None)
+        n = len(x)
+        self.n = n
+        g = (f - y.reshape(f.shape)) / n  # ∂L/∂f
+        gs, extra = [g], [None]
+        for l in range(len(self.weights) - 1, 0, -1):  # g of layer l−1's output z, from layer l's
+            da = gs[0] @ self.weights[l]
+            gs.insert(0, da if s[l] is None else da * s[l])
+            extra.insert(0, None if s[l] is None else -2 * da * a[l])
+        self.a, self.s, self.g, self.extra = a, s, gs, extra
+
+    def _split(self, v: Tensor) -> tuple[list[Tensor], list[Tensor | None]]:
+        vw, vb, at = [], [], 0
+        for w, b in zip(self.weights, self.biases):
+            vw.append(v[at:at + w.numel()].view(w.shape))
+            at += w.numel()
+            if b is not None:
+                vb.append(v[at:at + b.numel()])
+                at += b.numel()
+            else:
+                vb.append(None)
+        return vw, vb
+
+    def _product(self, v: Tensor) -> Tensor:
+        vw, vb = self._split(v)
+        L = len(self.weights)
+        ra: list[Tensor | None] = [None]  # R{a} of each layer's input; the data's is zero
+        for l in range(L):
+            a = self.a[l]
+            rz = a @ vw[l].t() if vb[l] is None else torch.addmm(vb[l], a, vw[l].t())
+            if l > 0:
+                rz.addmm_(ra[l], self.weights[l].t())
+            if l < L - 1:
+                ra.append(rz if self.s[l + 1] is None else rz.mul_(self.s[l + 1]))
+        rg = rz.div_(self.n)  # R{∂L/∂f} = R{f}/n
+        out: list[Tensor] = []
+        for l in range(L - 1, -1, -1):
+            parts = [rg.t() @ self.a[l]]
+            if l > 0:
+                parts[0].addmm_(self.g[l].t(), ra[l])
+            if vb[l] is not None:
+                parts.append(rg.sum(0))
+            out = parts + out
+            if l > 0:
+                rda = torch.addmm(self.g[l] @ vw[l], rg, self.weights[l])
+                rg = rda if self.s[l] is None else torch.addcmul(rda.mul_(self.s[l]), self.extra[l - 1], ra[l])
+        return torch.cat([t.reshape(-1) for t in out])
 
 
 def hvp(loss_fn: Callable[[], Tensor], params: Sequence[Tensor], v: Tensor) -> Tensor:

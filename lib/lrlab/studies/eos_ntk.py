@@ -24,7 +24,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,7 @@ from lrlab import data as lrdata
 from lrlab.claims import Scorecard, verdict_from_parts, verdict_from_seeds
 from lrlab.config import Config, Param, Spec
 from lrlab.probes import ntk as ntkp
-from lrlab.probes.sharpness import HessianOperator, SharpnessTracker, lanczos_top
+from lrlab.probes.sharpness import HessianOperator, MLPHessian, SharpnessTracker, lanczos
 
 TITLE = "The neural tangent kernel at the edge of stability"
 
@@ -206,6 +205,46 @@ def half_mse_of(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     return half_mse(model(x), y)
 
 
+def fc_layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool]] | None:
+    """The linear layers of ``model`` and whether tanh follows each but the last, when ``model`` is an
+    ``nn.Sequential`` of ``nn.Linear`` layers with ``nn.Tanh`` or nothing between them (and ``Squeeze`` after a
+    one-output last layer) whose parameters all train: :func:`tanh_mlp` and :func:`two_layer_linear`. Else None."""
+    if not isinstance(model, nn.Sequential):
+        return None
+    mods = list(model)
+    if mods and isinstance(mods[-1], Squeeze):
+        mods.pop()
+        if not mods or not isinstance(mods[-1], nn.Linear) or mods[-1].out_features != 1:
+            return None
+    layers: list[nn.Linear] = []
+    tanh: list[bool] = []
+    for m in mods:
+        if isinstance(m, nn.Linear) and type(m) is nn.Linear:
+            if layers and len(tanh) < len(layers):
+                tanh.append(False)
+            layers.append(m)
+        elif isinstance(m, nn.Tanh) and layers and len(tanh) < len(layers):
+            tanh.append(True)
+        else:
+            return None
+    if not layers or len(tanh) != len(layers) - 1 or not all(p.requires_grad for p in model.parameters()):
+        return None
+    return layers, tanh
+
+
+def hessian_operator(model: nn.Module, x: Tensor, y: Tensor, loss: Tensor | None = None) -> HessianOperator:
+    """The Hessian of L = :func:`half_mse` (``model(x)``, ``y``) at the model's parameters, as products:
+    :class:`~lrlab.probes.sharpness.MLPHessian` (Pearlmutter's R-operator) for the chapter's networks
+    (:func:`fc_layers`), :class:`~lrlab.probes.sharpness.HessianOperator` (double backward) for any other model.
+    ``loss`` is L from the caller's forward pass (computed when omitted); both give its plain gradient."""
+    if loss is None:
+        loss = half_mse(model(x), y)
+    fc = fc_layers(model)
+    if fc is None:
+        return HessianOperator(loss, [p for p in model.parameters() if p.requires_grad])
+    return MLPHessian(*fc, x, y, loss)
+
+
 # ---- one gradient-descent run ------------------------------------------------------------------------------
 
 
@@ -264,8 +303,8 @@ def gd_run(
     The loss of step t is L(θ_t), computed in the same forward pass as the gradient. Sharpness is measured at θ_t
     every ``every`` steps, at every step before ``early``, and at the last step, by warm-started Lanczos
     (:class:`~lrlab.probes.sharpness.SharpnessTracker`; ``v0``, e.g. the eigenvector at initialisation, starts the
-    first call). At those steps one backward pass with its graph serves both the Hessian-vector products and the
-    update (:class:`~lrlab.probes.sharpness.HessianOperator`), and its time counts as tracking. With a ``Trace``,
+    first call). At those steps the step's forward pass serves both the update's gradient and the Hessian-vector
+    products (:func:`hessian_operator`), and the measurement's time counts as tracking. With a ``Trace``,
     once a sharpness measurement first reaches (1 − BAND)·2/η the trace starts: every ``trace.every`` steps it
     records the sharpness and the KTA of the NTK on ``trace.x``. A step whose loss is not finite or exceeds
     ``DIVERGED_LOSS``, or whose Hessian-vector products are not finite, ends the run as ``diverged``.
@@ -286,7 +325,7 @@ def gd_run(
         nonlocal sharp_s
         t = time.perf_counter()
         try:
-            op = HessianOperator(loss, params)
+            op = hessian_operator(model, x, y, loss)
             value = tracker.measure(op).value
         finally:
             sharp_s += time.perf_counter() - t
@@ -311,7 +350,9 @@ def gd_run(
             if k <= trace.steps and k % trace.every == 0:
                 t = time.perf_counter()
                 try:
-                    s = row["sharpness"] if np.isfinite(row["sharpness"]) else tracker(loss_at, params).value
+                    s = row["sharpness"]
+                    if not np.isfinite(s):
+                        s = tracker.measure(hessian_operator(model, x, y)).value
                     kern = ntkp.empirical_ntk(model, trace.x)
                     trace.rows.append({"step": step, "loss": lval, "sharpness": s, "kta": ntkp.kta(kern, trace.y)})
                 except FloatingPointError:
@@ -388,8 +429,8 @@ def run_grid(cfg: Config, data: Data, progress: Callable[[str], None] | None = N
         t = time.perf_counter()
         init = ntkp.kernel_stats(ntkp.empirical_ntk(base, xk), yk)
         ntk_s += time.perf_counter() - t
-        top0 = lanczos_top(partial(half_mse_of, base, x, y), list(base.parameters()), tol=cfg.lanczos_tol,
-                           seed=seed)  # every η of this seed starts here: its eigenvector warm-starts each run
+        top0 = lanczos(hessian_operator(base, x, y), tol=cfg.lanczos_tol,
+                       seed=seed)  # every η of this seed starts here: its eigenvector warm-starts each run
         s0 = top0.value
         spec += _spectrum_rows(init, seed, np.nan, "init", n_show)
         for lr in cfg.lrs:
