@@ -238,6 +238,19 @@ def test_r_operator_products_equal_the_exact_hessian(name):
     assert all(torch.equal(a, b) for a, b in zip(op.gradient(), plain))  # the update's gradient, bitwise
 
 
+def test_r_operator_in_float32_agrees_with_double_backward():
+    """In the chapter's dtype the two routes round differently but compute the same product."""
+    gen = torch.Generator().manual_seed(3)
+    x, y = torch.randn(64, 8, generator=gen), torch.randn(64, generator=gen)
+    model = eos_ntk.scalar_net(eos_ntk.tanh_mlp(8, (16, 16), 1, 0), 1)
+    rop = eos_ntk.hessian_operator(model, x, y)
+    ref = sharpness.HessianOperator(eos_ntk.half_mse(model(x), y), list(model.parameters()))
+    v = torch.randn(rop.size, generator=gen, dtype=torch.float64)
+    hv = rop(v)
+    assert hv.dtype == torch.float32
+    torch.testing.assert_close(hv, ref(v), rtol=1e-4, atol=1e-5 * float(ref(v).abs().max()))
+
+
 def test_hessian_operator_uses_the_r_operator_only_where_it_applies():
     x, y = torch.randn(8, 3), torch.randn(8)
     relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1), eos_ntk.Squeeze())
