@@ -4,7 +4,8 @@ On the chapter's tanh MLP 64-100-100-1 and book data (sklearn digits, n = 500), 
 an η = 0.2 run, to a relative error of 1e-3 against a reference (Lanczos run to machine precision):
 
 1. our Lanczos (:func:`lrlab.probes.sharpness.lanczos_top`, cold start) against plain power iteration and against
-   PyHessian's power iteration (PyPI ``pyhessian``, pinned), in Hessian-vector products and seconds. PyHessian's
+   PyHessian's power iteration (PyPI ``pyhessian``, pinned), in Hessian-vector products and in seconds to that
+   accuracy (each side's gradient built before its clock starts). PyHessian's
    own stopping rule compares successive estimates, not the truth; we count its products until its estimate is
    first within 1e-3 of the reference (its Rayleigh quotients are read off the products it computes), and ours
    likewise; both from the same 11 random starts (PyHessian's own draw for seeds 0–10, which our Lanczos is given
@@ -15,7 +16,7 @@ an η = 0.2 run, to a relative error of 1e-3 against a reference (Lanczos run to
    bare product (what the reorthogonalisation and the Ritz pair add);
 4. warm-started, as the chapter uses it: along the η = 0.2 run, at each measurement, the products to 1e-3 of our
    Lanczos and of power iteration, both started from the previous measurement's eigenvector, and of PyHessian
-   (which cannot be warm-started);
+   (which cannot be warm-started); and the seconds to 1e-3 of our Lanczos and of PyHessian;
 5. the cost of tracking sharpness during training at the book's measurement frequency, warm-started, over the
    chapter's whole η grid for seed 0 (median of 3 repeats);
 6. for information: Lanczos and power iteration both started from the loss gradient, a free start that at this
@@ -126,6 +127,18 @@ def lanczos_to(loss, params, ref: float, seed: int = 0, limit: int = 200, v0: np
     return None
 
 
+def lanczos_seconds(loss, params, v0: np.ndarray, products: int | None) -> float:
+    """Seconds our Lanczos takes from ``v0`` to make ``products`` products (the fewest that reach REL, from
+    :func:`lanczos_to`), with its reorthogonalisation, Ritz pair and convergence test at every step. The gradient
+    and its graph are built first and not timed, as PyHessian builds its own before :func:`pyhessian_run` times it."""
+    if products is None:
+        return float("nan")
+    op = S.HessianOperator(loss, params)
+    start = time.perf_counter()
+    S.lanczos(op, v0=v0, tol=0, maxiter=products)
+    return time.perf_counter() - start
+
+
 def warm_products(cfg, x, y, lr: float) -> dict:
     """Along the η = ``lr`` run of seed 0 at the book's measurement frequency: at every measurement after the first,
     the products to REL for our Lanczos and for power iteration, both warm-started from the eigenvector the tracker
@@ -138,7 +151,8 @@ def warm_products(cfg, x, y, lr: float) -> dict:
         return st.half_mse(m(x), y)
 
     tracker = S.SharpnessTracker(tol=cfg.lanczos_tol)
-    every, out = st.sharp_every(lr, cfg.sharp_dt), {"step": [], "lanczos": [], "power": [], "pyhessian": []}
+    every = st.sharp_every(lr, cfg.sharp_dt)
+    out: dict[str, list] = {k: [] for k in ("step", "lanczos", "power", "pyhessian", "lanczos_s", "pyhessian_s")}
     for step in range(cfg.max_steps + 1):
         value = loss()
         if float(value.detach()) <= cfg.loss_goal:
@@ -149,8 +163,11 @@ def warm_products(cfg, x, y, lr: float) -> dict:
                 ref = S.lanczos_top(loss, params, tol=0).value
                 out["step"].append(step)
                 out["lanczos"].append(lanczos_to(loss, params, ref, v0=prev))
+                out["lanczos_s"].append(lanczos_seconds(loss, params, prev, out["lanczos"][-1]))
                 out["power"].append(power_to(S.HessianOperator(loss, params), ref, v0=prev)[0])
-                out["pyhessian"].append(pyhessian_to(m, x, y, ref, seed=len(out["step"]))[0])
+                n_ph, s_ph = pyhessian_to(m, x, y, ref, seed=len(out["step"]))
+                out["pyhessian"].append(n_ph)
+                out["pyhessian_s"].append(s_ph if n_ph is not None else float("nan"))
             tracker(loss, params)
         grads = torch.autograd.grad(value, params)
         with torch.no_grad():
@@ -224,6 +241,15 @@ def lanczos_bookkeeping(op, steps: int = 10) -> list[dict]:
                        "", None, note="the same LAPACK routines, the same bits (checked); ratio = scipy's step / ours")]
 
 
+def seconds_row(where: str, ours: list[float], theirs: list[float], over: str) -> dict:
+    """Time to a relative error of 1e-3, both sides stopped by the reference: medians over ``over``."""
+    lz, ph = float(np.nanmedian(ours)), float(np.nanmedian(theirs))
+    return common.row(f"time to a relative error of 1e-3 {where}, Lanczos vs PyHessian", "Lanczos", lz,
+                      "PyHessian power iteration", ph, ph / lz, "", None,
+                      note=f"both stopped by the reference (equal accuracy), median over {over}; products by "
+                           "double backward on both sides, each side's gradient built before its clock starts")
+
+
 def pyhessian_value(m, x, y) -> float:
     from pyhessian import hessian
 
@@ -248,12 +274,17 @@ def main() -> None:
 
         ref = S.lanczos_top(loss, params, tol=0).value
         # random start vectors differ in luck: the median over STARTS draws, each given to both sides (paired)
-        lz_all, ph_all = [], []
+        pyhessian_to(m, x, y, ref, seed=0)  # warm-up, untimed: the first call pays for imports and allocations
+        lanczos_seconds(loss, params, pyhessian_start(params, 0), 10)
+        lz_all, ph_all, lz_s, ph_s = [], [], [], []
         for k in range(STARTS):
             v0, seen = pyhessian_start(params, k), []
-            ph_all.append(pyhessian_to(m, x, y, ref, seed=k, first=seen)[0])
+            n_ph, s_ph = pyhessian_to(m, x, y, ref, seed=k, first=seen)
+            ph_all.append(n_ph)
+            ph_s.append(s_ph if n_ph is not None else float("nan"))
             np.testing.assert_allclose(seen[0], v0 / np.linalg.norm(v0), rtol=1e-5, atol=1e-7)  # the same start
             lz_all.append(lanczos_to(loss, params, ref, v0=v0))
+            lz_s.append(lanczos_seconds(loss, params, v0, lz_all[-1]))
         lz_n, ph_n = float(np.median(lz_all)), float(np.median(ph_all))
         rows.append(common.row(f"sharpness at {label}: products to a relative error of 1e-3, Lanczos vs PyHessian",
                                "Lanczos", lz_n, "PyHessian power iteration", ph_n, ph_n / lz_n,
@@ -261,6 +292,7 @@ def main() -> None:
                                note=f"both stopped by the reference (equal accuracy); median of the same {STARTS} "
                                     f"random starts: Lanczos {lz_all}, PyHessian {ph_all}; means {np.mean(lz_all):.1f} "
                                     f"and {np.mean(ph_all):.1f}"))
+        rows.append(seconds_row(f"at {label}", lz_s, ph_s, f"the same {STARTS} random starts"))
         # the start matters as much as the method: the gradient, which every measurement computes anyway
         grad = S.HessianOperator(loss, params).grad.detach().double().numpy()
         lz_g, pw_g = lanczos_to(loss, params, ref, v0=grad), power_to(S.HessianOperator(loss, params), ref, v0=grad)[0]
@@ -317,6 +349,8 @@ def main() -> None:
                            "the same vector", "warm-started Lanczos", lz_w, "warm-started power iteration", pw_w,
                            pw_w / lz_w, "≥ 2× fewer products", pw_w / lz_w >= 2, unit="Hessian-vector products",
                            note=f"power iteration {warm['power']}"))
+    rows.append(seconds_row("along the η = 0.2 run, warm-started Lanczos (the chapter's use)", warm["lanczos_s"],
+                            warm["pyhessian_s"], f"the {len(warm['step'])} measurements after the first"))
     details["warm"] = warm
     repeats = [tracking_share(cfg, x, y, cfg.lrs, catapult=False) for _ in range(3)]
     share, per_lr = sorted(repeats, key=lambda r: r[0])[1]  # the median of three repeats
