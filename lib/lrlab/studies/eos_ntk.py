@@ -200,11 +200,6 @@ def half_mse(out: Tensor, y: Tensor) -> Tensor:
     return 0.5 * (out - y).square().sum() / len(y)
 
 
-def half_mse_of(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
-    """The training loss L(θ) = :func:`half_mse` of ``model`` on ``(x, y)``."""
-    return half_mse(model(x), y)
-
-
 def fc_layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool]] | None:
     """The linear layers of ``model`` and whether tanh follows each but the last, when ``model`` is an
     ``nn.Sequential`` of ``nn.Linear`` layers with ``nn.Tanh`` or nothing between them (and ``Squeeze`` after a
