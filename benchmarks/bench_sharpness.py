@@ -316,7 +316,8 @@ def main() -> None:
         v /= v.norm()  # a random unit vector, as Lanczos feeds it
         rop = st.hessian_operator(m, x, y)  # the chapter's: Pearlmutter's R-operator for its networks
         assert isinstance(rop, S.MLPHessian)
-        torch.testing.assert_close(rop(v), op(v), rtol=1e-4, atol=1e-5 * float(op(v).abs().max()))
+        hv = op(v)
+        torch.testing.assert_close(rop(v), hv, rtol=1e-4, atol=1e-5 * float(hv.abs().max()))
         t = common.interleaved({"hvp": lambda op=op, v=v: op(v), "rop": lambda rop=rop, v=v: rop(v),
                                 "grad": lambda loss=loss, params=params: torch.autograd.grad(loss(), params)}, 101)
         hvp, grad = t["hvp"], t["grad"]

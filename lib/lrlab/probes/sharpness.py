@@ -110,6 +110,7 @@ class MLPHessian(HessianOperator):
         super().__init__(loss, params, create_graph=False)
         self.weights = [layer.weight.detach() for layer in layers]
         self.biases = [None if layer.bias is None else layer.bias.detach() for layer in layers]
+        self.sizes = [p.numel() for p in self.params]  # how a flat direction splits into the parameters
         self._prepare(x.detach(), y.detach(), list(tanh))
 
     def _prepare(self, x: Tensor, y: Tensor, tanh: list[bool]) -> None:
@@ -125,9 +126,8 @@ class MLPHessian(HessianOperator):
             else:
                 a.append(z)
                 s.append(None)
-        n = len(x)
-        self.n = n
-        g = (f - y.reshape(f.shape)) / n  # ∂L/∂f
+        self.n = len(x)
+        g = (f - y.reshape(f.shape)) / self.n  # ∂L/∂f
         gs, extra = [g], [None]
         for l in range(len(self.weights) - 1, 0, -1):  # g of layer l−1's output z, from layer l's
             da = gs[0] @ self.weights[l]
@@ -136,15 +136,13 @@ class MLPHessian(HessianOperator):
         self.a, self.s, self.g, self.extra = a, s, gs, extra
 
     def _split(self, v: Tensor) -> tuple[list[Tensor], list[Tensor | None]]:
-        vw, vb, at = [], [], 0
+        """``v`` as one direction per weight (shaped like it) and per bias (None where a layer has none)."""
+        chunks = iter(torch.split(v, self.sizes))
+        vw: list[Tensor] = []
+        vb: list[Tensor | None] = []
         for w, b in zip(self.weights, self.biases):
-            vw.append(v[at:at + w.numel()].view(w.shape))
-            at += w.numel()
-            if b is not None:
-                vb.append(v[at:at + b.numel()])
-                at += b.numel()
-            else:
-                vb.append(None)
+            vw.append(next(chunks).view(w.shape))
+            vb.append(None if b is None else next(chunks))
         return vw, vb
 
     def _product(self, v: Tensor) -> Tensor:

@@ -214,7 +214,7 @@ def fc_layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool]] | None:
     layers: list[nn.Linear] = []
     tanh: list[bool] = []
     for m in mods:
-        if isinstance(m, nn.Linear) and type(m) is nn.Linear:
+        if type(m) is nn.Linear:
             if layers and len(tanh) < len(layers):
                 tanh.append(False)
             layers.append(m)
