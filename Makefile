@@ -74,7 +74,7 @@ test: lint unit notebooks pages
 	@echo "make test: all checks passed"
 
 # The benchmark suite (benchmarks/README.md): each script writes benchmarks/results/<name>.json, which the book's
-# performance page renders. Run it on an otherwise idle machine. `bench-kernels` is the fast part (about 9 min:
+# performance page renders. Run it on an otherwise idle machine. `bench-kernels` is the fast part (about 11 min:
 # each kernel benchmark three times, the median run kept per comparison); `bench` adds the chapters' wall times,
 # their profiles and `make test` from a fresh clone (about 45 min; every chapter runs three times).
 bench-kernels: venv data

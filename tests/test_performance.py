@@ -54,6 +54,14 @@ def test_speed_words_read_right_either_way(ratio, words):
     assert performance.speed_words(ratio) == words
 
 
+def test_median_ratio_pairs_counts_and_counts_a_miss_as_worst():
+    assert performance.median_ratio([10, 12, 14], [20, 60, 70]) == 60 / 12
+    # a start power iteration never finished ranks above every count: here it moves the median from 20 to 60
+    assert performance.median_ratio([10, 12, 14], [20, None, 60]) == 60 / 12
+    assert performance.median_ratio([10, None, None], [20, 30, 40]) == 0.0
+    assert performance.as_counts([3, None]).tolist() == [3.0, math.inf]
+
+
 def test_missing_or_broken_files_are_not_measured(tmp_path):
     assert performance.load_all(tmp_path) == {}
     assert performance.load("training", tmp_path) is None

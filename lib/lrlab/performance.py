@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lrlab import timings
@@ -154,6 +155,18 @@ def against_target(results: dict[str, dict[str, Any]], name: str, starts: str) -
     if r.get("met") is None:
         return "with no target"
     return f"{'meeting' if r['met'] else 'short of'} its target ({r['target']})"
+
+
+def as_counts(counts: list[int | None]) -> np.ndarray:
+    """Products counted per start (``benchmarks/bench_sharpness.py``) as floats, a start that never reached the
+    accuracy (``None``) counting as infinitely many."""
+    return np.array([math.inf if k is None else k for k in counts], dtype=float)
+
+
+def median_ratio(ours: list[int | None], theirs: list[int | None]) -> float:
+    """How many times fewer products our side needs: the median of ``theirs`` over the median of ``ours``, paired
+    counts over the same starts (:func:`as_counts`); the performance page's sharpness section."""
+    return float(np.median(as_counts(theirs)) / np.median(as_counts(ours)))
 
 
 def speed_words(ratio: float) -> str:
