@@ -49,9 +49,9 @@ def stacked_ut(learners) -> np.ndarray:
 
 def floor_loop(learners, y, iters: int) -> None:
     """The product ``Uᵀu`` alone, ``iters`` times, in its fastest form here: BLAS ``gemv`` with positional arguments
-    into a preallocated vector (the call :func:`lrlab.boosting.boost` makes; ``Ut @ u`` costs 0.5 µs more), bound to
-    a local name, and nothing else in the loop: no use of the result, whose bookkeeping would count in our favour
-    (writing one of its entries back into ``u`` made this floor 1.37× slower at n = 200)."""
+    into a preallocated vector (the call :func:`lrlab.boosting.boost` makes; ``Ut @ u`` adds overhead per call),
+    bound to a local name, and nothing else in the loop: no use of the result, whose bookkeeping would slow the
+    floor down and so count in our favour."""
     from scipy.linalg import blas
 
     Ut_f = stacked_ut(learners).T

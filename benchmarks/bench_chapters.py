@@ -26,7 +26,7 @@ import common
 from lrlab import studies
 
 BOOK_LIMIT_S = 120.0
-"""Issue 9: every chapter at scale ``book`` in at most 2 minutes."""
+"""The target: every chapter at scale ``book`` in at most 2 minutes."""
 
 
 def run_once(chapter: str, scale: str, out: Path) -> dict:

@@ -2,7 +2,7 @@
 
 The clone starts with nothing: the virtual environment is installed from the pinned requirements, MathJax from npm,
 the Debian packages with apt-get (already present on this machine), then lint, unit tests, every chapter under
-nbval, the book build and the page checks. Writes ``benchmarks/results/make_test.json`` (issue 9: at most 20 min).
+nbval, the book build and the page checks. Writes ``benchmarks/results/make_test.json`` (target: at most 20 min).
 
     python benchmarks/bench_make_test.py [--keep]
 """

@@ -18,6 +18,7 @@ The three kernels must agree. ``OMP_NUM_THREADS=1 python benchmarks/bench_ntk.py
 from __future__ import annotations
 
 import common
+from lrlab import models as M
 from lrlab.probes import ntk as N
 from lrlab.studies import eos_ntk as st
 
@@ -25,7 +26,7 @@ from lrlab.studies import eos_ntk as st
 def main() -> None:
     cfg = st.SPEC.resolve(scale="book")
     d = st.load_data(cfg)
-    m = st.scalar_net(st.tanh_mlp(d.x.shape[1], (100, 100), 1, 0), 1)
+    m = M.scalar_net(M.tanh_mlp(d.x.shape[1], (100, 100), 1, 0), 1)
     rate, size = common.matmul_best()
     mm, mm_ops = common.matmul(size)
     rows, details = [], {"matmul_gflops_1_thread": rate, "matmul_size": size}

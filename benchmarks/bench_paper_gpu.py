@@ -100,7 +100,7 @@ def fluctuations(device: str, smoke: bool, cap_s: float) -> list[dict]:
 
     small = _shrink(smoke, per_class=8, n_seeds=1, contrast_seeds=1)
     paper = study.SPEC.resolve("paper", **small)
-    ds = study.dataset(paper, device=device)
+    ds = study.load_data(paper, device=device)
     rows = []
     for optimizer, n_seeds in ((paper.optimizer, paper.n_seeds), ("adam", paper.contrast_seeds)):
         def fn(epochs: int, every: int, optimizer=optimizer, n_seeds=n_seeds) -> object:
@@ -153,6 +153,7 @@ def periodic_bn_wd(device: str, smoke: bool, cap_s: float) -> list[dict]:
 
 
 def eos_ntk(device: str, smoke: bool, cap_s: float) -> list[dict]:
+    from lrlab import models
     from lrlab.probes import ntk as ntkp
     from lrlab.studies import eos_ntk as study
 
@@ -164,7 +165,7 @@ def eos_ntk(device: str, smoke: bool, cap_s: float) -> list[dict]:
     steps = 60 if smoke else 400
 
     def net():
-        return study.scalar_net(study.tanh_mlp(x.shape[1], paper.widths, d_out, seed), d_out).to(x.device)
+        return models.scalar_net(models.tanh_mlp(x.shape[1], paper.widths, d_out, seed), d_out).to(x.device)
 
     study.gd_run(net(), x, y, lr, loss_goal=0.0, max_steps=20, every=every, tol=paper.lanczos_tol, seed=seed)
     _sync(device)

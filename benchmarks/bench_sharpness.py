@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 import common
-from lrlab import performance
+from lrlab import models, performance
 from lrlab.probes import sharpness as S
 from lrlab.studies import eos_ntk as st
 
@@ -51,7 +51,7 @@ class _Reached(Exception):  # noqa: N818 - a signal, not an error
 
 
 def model(x, y, cfg, trained_lr: float | None):
-    m = st.scalar_net(st.tanh_mlp(x.shape[1], (100, 100), 1, 0), 1)
+    m = models.scalar_net(models.tanh_mlp(x.shape[1], (100, 100), 1, 0), 1)
     if trained_lr:
         st.gd_run(m, x, y, trained_lr, loss_goal=cfg.loss_goal, max_steps=20000, every=10**9)
     return m
@@ -101,7 +101,7 @@ def pyhessian_run(m, x, y, tol: float, seed: int = 0, ref: float | None = None,
         return hv
 
     torch.manual_seed(seed)
-    h = ph.hessian(m, st.half_mse, data=(x, y), cuda=False)
+    h = ph.hessian(m, models.half_mse, data=(x, y), cuda=False)
     ph.hessian_vector_product = counted
     start = time.perf_counter()
     try:
@@ -147,11 +147,11 @@ def warm_products(cfg, x, y, lr: float) -> dict:
     the products to REL for our Lanczos and for power iteration, both warm-started from the eigenvector the tracker
     found at the previous measurement (the chapter's use), and for PyHessian, which has no warm start (its own
     random start, seeded by the measurement's index)."""
-    m = st.scalar_net(st.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
+    m = models.scalar_net(models.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
     params = list(m.parameters())
 
     def loss():
-        return st.half_mse(m(x), y)
+        return models.half_mse(m(x), y)
 
     tracker = S.SharpnessTracker(tol=cfg.lanczos_tol)
     every = st.sharp_every(lr, cfg.sharp_dt)
@@ -189,12 +189,12 @@ def tracking_share(cfg, x, y, lrs, catapult: bool) -> tuple[float, dict]:
     """Tracking time over training time for seed 0 and the given η, on the chapter's schedule (every
     ``sharp_every`` steps); with ``catapult``, also every step of the first ``catapult_steps`` where 2/η lies below
     the initial sharpness, as the chapter does."""
-    base = st.scalar_net(st.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
-    top0 = S.lanczos_top(lambda: st.half_mse(base(x), y), list(base.parameters()), tol=cfg.lanczos_tol)
+    base = models.scalar_net(models.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
+    top0 = S.lanczos_top(lambda: models.half_mse(base(x), y), list(base.parameters()), tol=cfg.lanczos_tol)
     s0 = top0.value  # as the chapter does: computed once per seed, its eigenvector warm-starts every run
     per_lr = {}
     for lr in lrs:
-        m = st.scalar_net(st.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
+        m = models.scalar_net(models.tanh_mlp(x.shape[1], cfg.widths, 1, 0), 1)
         run = st.gd_run(m, x, y, lr, loss_goal=cfg.loss_goal, max_steps=cfg.max_steps,
                         every=st.sharp_every(lr, cfg.sharp_dt), tol=cfg.lanczos_tol,
                         early=cfg.catapult_steps if catapult and 2 / lr < s0 else 0, v0=top0.vector)
@@ -270,7 +270,7 @@ def pyhessian_value(m, x, y) -> float:
     from pyhessian import hessian
 
     torch.manual_seed(0)
-    value = hessian(m, st.half_mse, data=(x, y), cuda=False).eigenvalues(maxIter=5000, tol=1e-9)[0][0]
+    value = hessian(m, models.half_mse, data=(x, y), cuda=False).eigenvalues(maxIter=5000, tol=1e-9)[0][0]
     m.zero_grad(set_to_none=True)
     return float(value)
 
@@ -286,7 +286,7 @@ def main() -> None:
         params = list(m.parameters())
 
         def loss(m=m):
-            return st.half_mse(m(x), y)
+            return models.half_mse(m(x), y)
 
         ref = S.lanczos_top(loss, params, tol=0).value
         # random start vectors differ in luck: the median over STARTS draws, each given to both sides (paired)
@@ -334,7 +334,7 @@ def main() -> None:
         assert abs(peer - ref) < 1e-4 * ref, f"PyHessian ({peer}) and Lanczos ({ref}) disagree"
         v = torch.randn(op.size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
         v /= v.norm()  # a random unit vector, as Lanczos feeds it
-        rop = st.hessian_operator(m, x, y)  # the chapter's: Pearlmutter's R-operator for its networks
+        rop = S.hessian_operator(m, x, y)  # the chapter's: Pearlmutter's R-operator for its networks
         assert isinstance(rop, S.MLPHessian)
         hv = op(v)
         torch.testing.assert_close(rop(v), hv, rtol=1e-4, atol=1e-5 * float(hv.abs().max()))

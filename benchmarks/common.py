@@ -1,8 +1,8 @@
 """What every benchmark shares: one thread, repeat-and-median timing, the matrix-multiply rate, the machine, and
 the results file (``benchmarks/results/<name>.json``) that ``book/performance.ipynb`` renders.
 
-A results file holds ``rows``: one comparison each, with the two sides' figures, their ratio, the issue's target
-and whether it was met. The page reads them; nothing is typed by hand.
+A results file holds ``rows``: one comparison each, with the two sides' figures, their ratio, the target and
+whether it was met. The page reads them; nothing is typed by hand.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Profile each chapter with cProfile: where does its time go? (issue 9: remove what dominates before tuning.)
+"""Profile each chapter with cProfile: where does its time go? (Remove what dominates before tuning the rest.)
 
 Executes the chapter notebook's code cells, at its stored defaults (scale ``book``) or ``--scale``, in this process
 under ``cProfile``, and writes ``benchmarks/results/profiles/<chapter>.txt`` (the top functions by own time and

@@ -10,11 +10,12 @@ from sklearn.preprocessing import SplineTransformer
 
 from lrlab import boosting as bst
 from lrlab.studies import boosting_paths as study
+from lrlab.studies.boosting_paths import background, designs, experiments
 
 
 def _design(n: int = 60, p: int = 3, rho: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    X = study.equicorrelated(n, p, rho, rng)
+    X = designs.equicorrelated(n, p, rho, rng)
     y = X @ rng.normal(size=p) * 2 + rng.normal(size=n)
     return X, y
 
@@ -131,7 +132,7 @@ def test_single_column_gram_loop_equals_refit_loop() -> None:
 @pytest.mark.parametrize("family", ["poisson", "binomial"])
 def test_glm_loop_equals_refit_loop(family: str) -> None:
     rng = np.random.default_rng(3)
-    X = study.scale(study.correlated_pair(60, 0.5, rng))
+    X = designs.scale(designs.correlated_pair(60, 0.5, rng))
     eta = X @ np.array([0.8, -0.4])
     y = rng.poisson(np.exp(eta)) if family == "poisson" else (rng.uniform(size=60) < 1 / (1 + np.exp(-eta)))
     learners = [bst.linear(X[:, j]) for j in range(2)]
@@ -164,7 +165,7 @@ def test_componentwise_l2_boosting_converges_to_ols(lam: float) -> None:
 
 
 def test_pspline_boosting_limit_is_the_unpenalized_fit() -> None:
-    x, y = study.pspline_data(100, np.random.default_rng(0))
+    x, y = experiments.pspline_data(100, np.random.default_rng(0))
     learner = bst.pspline(x, knots=5, lam=10.0)
     f_b = bst.least_squares_fit([learner], y)
     f_p = bst.penalized_fit([learner], y)
@@ -275,7 +276,7 @@ def test_rank_deficient_learner(lam: float) -> None:
 
 def test_glm_mle_zeroes_the_score() -> None:
     rng = np.random.default_rng(8)
-    X = study.scale(study.correlated_pair(100, 0.5, rng))
+    X = designs.scale(designs.correlated_pair(100, 0.5, rng))
     y = rng.poisson(np.exp(X @ np.array([1.0, -0.5]))).astype(float)
     beta = bst.glm_mle(X, y, "poisson")
     np.testing.assert_allclose(X.T @ (y - np.exp(X @ beta)), 0, atol=1e-8)
@@ -293,7 +294,7 @@ def test_risk_gradient_is_y_minus_mu() -> None:
 
 def test_critical_nu_formula_and_local_stability() -> None:
     rng = np.random.default_rng(10)
-    X = study.scale(study.correlated_pair(100, 0.5, rng))
+    X = designs.scale(designs.correlated_pair(100, 0.5, rng))
     y = rng.poisson(np.exp(X @ np.array([1.0, -0.5]))).astype(float)
     learners = [bst.linear(X[:, j]) for j in range(2)]
     beta = bst.glm_mle(X, y, "poisson")
@@ -314,7 +315,7 @@ def test_critical_nu_formula_and_local_stability() -> None:
 
 def test_binomial_critical_step_is_at_least_eight() -> None:
     rng = np.random.default_rng(11)
-    X = study.scale(study.correlated_pair(200, 0.5, rng))
+    X = designs.scale(designs.correlated_pair(200, 0.5, rng))
     learners = [bst.linear(X[:, j]) for j in range(2)]
     p = rng.uniform(0, 1, 200)
     assert bst.critical_nu(learners, p * (1 - p)) >= 8.0 - 1e-9
@@ -326,7 +327,7 @@ def test_binomial_critical_step_is_at_least_eight() -> None:
 def test_lasso_path_on_orthogonal_design_is_soft_thresholding() -> None:
     rng = np.random.default_rng(12)
     G = rng.normal(size=(60, 5))
-    X, y = study.standardize_lasso(np.linalg.qr(G - G.mean(axis=0))[0], np.zeros(60))
+    X, y = designs.standardize_lasso(np.linalg.qr(G - G.mean(axis=0))[0], np.zeros(60))
     y = X @ np.array([2.0, -1.5, 1.0, 0.5, 0.0]) + rng.normal(size=60)
     y = y - y.mean()
     z = X.T @ y / 60
@@ -340,10 +341,10 @@ def test_lasso_path_on_orthogonal_design_is_soft_thresholding() -> None:
 def test_small_nu_boosting_tracks_the_lasso_on_an_orthogonal_design() -> None:
     rng = np.random.default_rng(13)
     G = rng.normal(size=(60, 5))
-    X = study.standardize_lasso(np.linalg.qr(G - G.mean(axis=0))[0], np.zeros(60))[0]
+    X = designs.standardize_lasso(np.linalg.qr(G - G.mean(axis=0))[0], np.zeros(60))[0]
     y = X @ np.array([2.0, -1.5, 1.0, 0.5, 0.0]) + rng.normal(size=60)
     y = y - y.mean()
-    devs = [study.boosting_vs_lasso(X, y, nu, 0.02, 10**6).deviation.max() for nu in (0.05, 0.01, 0.002)]
+    devs = [background.boosting_vs_lasso(X, y, nu, 0.02, 10**6).deviation.max() for nu in (0.05, 0.01, 0.002)]
     assert all(d < nu for d, nu in zip(devs, (0.05, 0.01, 0.002)))
     assert devs[0] > devs[1] > devs[2]
 

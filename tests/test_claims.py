@@ -56,3 +56,59 @@ def test_bad_verdict_and_duplicate_id():
 def test_html_shows_every_claim_and_verdict():
     html = _card("book")._repr_html_()
     assert html.count("lrlab-verdict") == 3 and "not reproduced" in html and "C3. c, informative" in html
+
+
+def _table():
+    from lrlab.claims import ClaimSpec, ClaimTable
+
+    return ClaimTable("toy", (
+        ClaimSpec("C1", "The largest η is best ({opt}).", paper="fig 1", criterion="every seed, τ = {tau:g}",
+                  source="abstract", cite="key2025"),
+        ClaimSpec("C2", "Fewer units take part.", paper="fig 2", criterion="every seed", expected={"book": "partial"}),
+        ClaimSpec("C3", "Shown, not asserted.", paper="-", criterion="-", expected={}),
+    ), generic={"opt": "main optimiser"})
+
+
+def test_claim_table_renders_the_list_once_with_citations_and_generic_fields():
+    md = _table().markdown()
+    assert md.splitlines()[0] == ("- **C1** The largest η is best (main optimiser). {cite:p}`key2025` "
+                                  "*Asserted at scale `book` and `paper`.*")
+    assert "not asserted" in md.splitlines()[2] and "{cite:p}" not in md.splitlines()[1]
+
+
+def test_record_takes_texts_and_expectations_from_the_table():
+    card = _table().scorecard({"scale": "book", "tau": 0.01})
+    c1 = card.record("C1", value=1.0, measured="m", verdict="reproduced", opt="SGD")
+    assert (c1.claim, c1.criterion, c1.source, c1.expected) == (
+        "The largest η is best (SGD).", "every seed, τ = 0.01", "abstract", True)
+    card.record("C2", value=0, measured="m", verdict="partial")
+    card.record("C3", value=0, measured="m", verdict="not reproduced")
+    card.check()  # C2 is expected partial and is; C3 is not asserted
+    with pytest.raises(KeyError, match="C9"):
+        card.record("C9", value=0, measured="", verdict="partial")
+
+
+def test_check_compares_every_verdict_with_its_expected_one():
+    card = _table().scorecard({"scale": "book", "tau": 0.01})
+    card.record("C1", value=1.0, measured="m", verdict="reproduced", opt="SGD")
+    card.record("C2", value=0, measured="m", verdict="reproduced")  # better than expected is still a change
+    with pytest.raises(AssertionError, match="C2 reproduced, expected partial"):
+        card.check()
+    quick = _table().scorecard({"scale": "quick", "tau": 0.01})
+    quick.record("C1", value=1.0, measured="m", verdict="not reproduced", opt="SGD")
+    quick.check()  # nothing is expected at quick
+
+
+def test_a_missing_format_field_names_the_claim():
+    card = _table().scorecard({"scale": "book", "tau": 0.01})
+    with pytest.raises(KeyError, match="C1.*opt"):
+        card.record("C1", value=1.0, measured="m", verdict="reproduced")
+
+
+def test_bad_expected_verdict_and_duplicate_ids_in_a_table():
+    from lrlab.claims import ClaimSpec, ClaimTable
+
+    with pytest.raises(ValueError, match="expected verdicts"):
+        ClaimSpec("C1", "a", paper="", criterion="", expected={"book": "yes"})
+    with pytest.raises(ValueError, match="twice"):
+        ClaimTable("toy", (ClaimSpec("C1", "a", "", ""), ClaimSpec("C1", "b", "", "")))

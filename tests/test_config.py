@@ -74,3 +74,17 @@ def test_config_is_read_only_and_reports_unknown_attributes():
 def test_param_requires_every_scale():
     with pytest.raises(TypeError, match="no preset"):
         Param("x", "int", {"quick": 1}, "x")
+
+
+def test_parameters_cell_is_generated_from_the_spec_and_resolves_back():
+    cell = SPEC.parameters_cell()
+    namespace: dict = {}
+    exec(cell, namespace)  # noqa: S102 - the cell is code the notebook runs
+    assert namespace["scale"] == "book" and namespace["seed"] == 0
+    assert all(namespace[p.name] is None for p in SPEC.params)
+    assert f"# {SPEC.params[0].doc}" in cell
+    namespace.update(scale="quick", epochs=5, unrelated=object())  # papermill's injected values, other globals
+    cfg = SPEC.resolve_from(namespace)
+    assert cfg.scale == "quick" and cfg.epochs == 5 and cfg.lrs == (0.1, 0.01)
+    with pytest.raises(ValueError, match="'epochs'"):
+        SPEC.resolve_from({**namespace, "epochs": 0})

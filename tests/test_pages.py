@@ -95,6 +95,14 @@ def test_page_renders_with_math_images_and_links(page):
         if url.fragment and target.suffix == ".html":
             assert url.fragment in _ids(target.read_text()), f"{page.name}: missing anchor {href}"
     assert "undefined label" not in text.lower() and "??" not in text
+    prose = re.sub(r"<(pre|code)[^>]*>.*?</\1>", "", html, flags=re.S)
+    prose = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", prose, flags=re.S)
+    prose = re.sub(r"<mjx-container.*?</mjx-container>", "", prose, flags=re.S)
+    prose = re.sub(r"<[^>]+>", "\n", prose)
+    raw = [m.group(0).strip() for m in re.finditer(
+        r"\|\s*[-—–]{1,}\s*\||^[ \t]*\|[^\n]*\|[^\n]*\|[ \t]*$|\{(?:cite|term|numref|eq|glue|ref)(?::[a-z]+)?\}`|"
+        r"(?<![\w$])\$[^$\s][^$\n]{0,80}\$(?![\w$])", prose, flags=re.M)]
+    assert not raw, f"{page.name}: raw markdown left on the page: {raw[:3]}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -109,6 +117,10 @@ def test_chapter_shows_scorecard_exercises_and_figures(chapter):
     assert len(re.findall(r'<img[^>]+src="[^"]*_images/', html)) >= 2, "figures rendered as images"
     assert "&lt;Figure size" not in html, "a figure was rendered as its text repr"
     assert "Provenance" in html
+    claims = html[html.find('id="claims-under-test"'):]
+    assert re.search(r"<li>\s*<p>\s*<strong>C1</strong>", claims), "the claims list renders from the claim table"
+    assert re.search(r'<table[^>]*>.*?commit.*?wall time', html[html.find('id="provenance"'):], re.S), (
+        "the provenance record renders as a table")
     badge = html.find('class="lrlab-badge')
     assert badge != -1 and "lrlab-badge-icon" in html, "the run-time badge"
     assert badge < html.find('id="claims-under-test"'), "the badge sits under the introduction, above the claims"

@@ -330,7 +330,7 @@ def test_paper_scale_code_path_runs_on_fake_cifar(monkeypatch):
         n = 24 if split == "train" else 8
         return rng.standard_normal((n, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, n).astype(np.int64)
 
-    monkeypatch.setattr(study.data, "cifar10", fake_cifar10)
+    monkeypatch.setattr(study.experiments.data, "cifar10", fake_cifar10)
     cfg = study.SPEC.resolve(scale="paper", width=2, n_train=24, n_test=8, batch_size=8, epochs=2, gd_n=24,
                              gd_epochs=2, all_trained_epochs=1, probe_every=1, every=1, n_seeds=1, window=2)
     ds = study.dataset(cfg)

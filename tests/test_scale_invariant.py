@@ -20,7 +20,9 @@ from lrlab.models import (
 )
 from lrlab.optim import SGD
 from lrlab.probes import scale_invariant as si
-from lrlab.studies import sphere_regimes as st
+from lrlab.studies import sphere_regimes as study
+from lrlab.studies.sphere_regimes import experiments as ex
+from lrlab.studies.sphere_regimes import toy
 
 
 @pytest.fixture(autouse=True)
@@ -279,82 +281,82 @@ def test_si_probe_returns_k_values():
 def test_toy_gradient_is_exact_orthogonal_and_scales():
     rng = np.random.default_rng(0)
     w = rng.normal(size=(5, 2))
-    g = st.toy_grad(w, 2.0)
+    g = toy.toy_grad(w, 2.0)
     assert np.allclose((g * w).sum(1), 0, atol=1e-12)
-    assert np.allclose(st.toy_grad(3 * w, 2.0), g / 3)
+    assert np.allclose(toy.toy_grad(3 * w, 2.0), g / 3)
     h = 1e-6
-    fd = np.stack([(st.toy_loss(w + h * e, 2.0) - st.toy_loss(w - h * e, 2.0)) / (2 * h) for e in np.eye(2)], 1)
+    fd = np.stack([(toy.toy_loss(w + h * e, 2.0) - toy.toy_loss(w - h * e, 2.0)) / (2 * h) for e in np.eye(2)], 1)
     assert np.allclose(fd, g, atol=1e-7)
     theta = 0.4
-    assert st.toy_loss(np.array([math.cos(theta), math.sin(theta)]), 2.0)[0] == pytest.approx(
+    assert toy.toy_loss(np.array([math.cos(theta), math.sin(theta)]), 2.0)[0] == pytest.approx(
         2.0 / 8 * math.sin(2 * theta) ** 2
     )
 
 
 def test_toy_thresholds_are_analytic():
     a = 2.5
-    th = st.toy_thresholds(a)
+    th = toy.toy_thresholds(a)
     assert th == {"converge": 2 / a, "cycle": 4 / a, "escape": 8 / a}
     # converge: the linearised angle map θ ↦ (1 − ELR·a)θ has multiplier −1 at 2/a
     eps = 1e-6
     w = np.array([[math.cos(eps), math.sin(eps)]])
-    w1 = st.toy_step(w, np.array([th["converge"]]), a)
+    w1 = toy.toy_step(w, np.array([th["converge"]]), a)
     assert math.atan2(w1[0, 1], w1[0, 0]) / eps == pytest.approx(-1.0, abs=1e-6)
     # escape: min over the basin of θ − atan((ELR·a/4) sin 4θ) touches −π/4 exactly at 8/a (at θ = π/12)
     theta = np.linspace(1e-9, math.pi / 4, 400_001)
     gap = (theta - np.arctan(th["escape"] * a / 4 * np.sin(4 * theta))).min() + math.pi / 4
     assert gap == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="a ="):
-        st.toy_thresholds(0.0)
+        toy.toy_thresholds(0.0)
 
 
 def test_toy_cycle_loss_matches_simulation():
     a, elr = 1.0, 3.0
-    runs = st.toy_run([elr], seeds=[0, 1], steps=2000, a=a)
-    assert np.allclose(runs["loss_mean"], st.toy_cycle_loss(elr, a), rtol=1e-6)
-    assert st.toy_cycle_loss(elr, a) == pytest.approx(a / 8 * (1 - 2 / 3))
+    runs = toy.toy_run([elr], seeds=[0, 1], steps=2000, a=a)
+    assert np.allclose(runs["loss_mean"], toy.toy_cycle_loss(elr, a), rtol=1e-6)
+    assert toy.toy_cycle_loss(elr, a) == pytest.approx(a / 8 * (1 - 2 / 3))
 
 
 def test_toy_regimes_sit_on_the_thresholds():
-    runs = st.toy_run([1.9, 2.1, 3.9, 7.8, 8.3], seeds=[0, 1, 2], steps=20_000)
+    runs = toy.toy_run([1.9, 2.1, 3.9, 7.8, 8.3], seeds=[0, 1, 2], steps=20_000)
     regime = runs.groupby("elr")["regime"].agg(set)
     assert regime[1.9] == {"convergence"}
     assert regime[2.1] == {"equilibrium"} and regime[3.9] == {"equilibrium"} and regime[7.8] == {"equilibrium"}
     assert regime[8.3] == {"divergence"}
-    b = st.toy_boundaries(runs)
+    b = toy.toy_boundaries(runs)
     assert b["converge_low"] == 1.9 and b["converge_high"] == 2.1
     assert b["escape_low"] == 7.8 and b["escape_high"] == 8.3
 
 
-# ---- the chapter's study module --------------------------------------------------------------------------------
+# ---- the chapter's study package -------------------------------------------------------------------------------
 
 
 def test_spec_validation():
-    cfg = st.SPEC.resolve(scale="paper")
-    assert cfg.elrs == st.PAPER_ELRS and cfg.model == "convnet" and cfg.width == 32
-    st.SPEC.resolve(scale="quick")
+    cfg = study.SPEC.resolve(scale="paper")
+    assert cfg.elrs == ex.PAPER_ELRS and cfg.model == "convnet" and cfg.width == 32
+    study.SPEC.resolve(scale="quick")
     with pytest.raises(ValueError, match="elrs"):
-        st.SPEC.resolve(scale="quick", elrs=[-1.0])
+        study.SPEC.resolve(scale="quick", elrs=[-1.0])
     with pytest.raises(ValueError, match="finetune_elr"):
-        st.SPEC.resolve(scale="quick", finetune_elr=0.1, pretrain_elr=0.01)
+        study.SPEC.resolve(scale="quick", finetune_elr=0.1, pretrain_elr=0.01)
     with pytest.raises(ValueError, match="model"):
-        st.SPEC.resolve(scale="quick", dataset="cifar10", model="mlp")
+        study.SPEC.resolve(scale="quick", dataset="cifar10", model="mlp")
     with pytest.raises(ValueError, match="probe_every"):
-        st.SPEC.resolve(scale="quick", probe_every=100, epochs=10)
+        study.SPEC.resolve(scale="quick", probe_every=100, epochs=10)
 
 
 def _tiny():
-    cfg = st.SPEC.resolve(scale="quick", width=8, epochs=3, probe_every=1, batch_size=16)
+    cfg = study.SPEC.resolve(scale="quick", width=8, epochs=3, probe_every=1, batch_size=16)
     g = torch.Generator().manual_seed(1)
     x, xt = torch.randn(48, 6, generator=g), torch.randn(32, 6, generator=g)
     y, yt = torch.randint(0, 10, (48,), generator=g), torch.randint(0, 10, (32,), generator=g)
-    return cfg, st.Data(x, y, xt, yt, {})
+    return cfg, ex.Data(x, y, xt, yt, {})
 
 
 def test_sphere_training_is_deterministic_and_stays_on_the_sphere():
     cfg, d = _tiny()
-    a, net = st.train_on_sphere(cfg, d, [1e-2, 1.0], [0, 1], 3, desc="t")
-    b, _ = st.train_on_sphere(cfg, d, [1e-2, 1.0], [0, 1], 3, desc="t")
+    a, net = ex.train_on_sphere(cfg, d, [1e-2, 1.0], [0, 1], 3, desc="t")
+    b, _ = ex.train_on_sphere(cfg, d, [1e-2, 1.0], [0, 1], 3, desc="t")
     pd.testing.assert_frame_equal(a.history, b.history)
     assert np.allclose(si.rho(net).numpy(), a.rho0, rtol=1e-6)
     assert np.allclose(a.history["elr_measured"], a.history["elr"], rtol=1e-5)
@@ -371,9 +373,9 @@ def test_classify_rules():
             "spread": [2.0, 30.0, 2.0, 1.5],
         }
     )
-    assert list(st.classify(s)) == ["convergence", "equilibrium", "equilibrium", "divergence"]
-    assert st.ordered(["convergence", "equilibrium", "divergence"])
-    assert not st.ordered(["convergence", "equilibrium", "convergence"])
+    assert list(ex.classify(s)) == ["convergence", "equilibrium", "equilibrium", "divergence"]
+    assert ex.ordered(["convergence", "equilibrium", "divergence"])
+    assert not ex.ordered(["convergence", "equilibrium", "convergence"])
 
 
 def test_destabilisations_find_spikes():
@@ -386,7 +388,7 @@ def test_destabilisations_find_spikes():
             "elr": [1, 2, 3, 4, 5, 6, 7, 8],
         }
     )
-    sp = st.destabilisations(h)
+    sp = ex.destabilisations(h)
     assert list(sp["epoch"]) == [3, 6] and list(sp["elr_before"]) == [3, 6]
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from lrlab import models
 from lrlab.probes import ntk, sharpness
 from lrlab.studies import eos_ntk
 
@@ -20,7 +21,7 @@ def tiny_problem(seed: int = 0):
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(6, 3, generator=gen, dtype=torch.float64)
     y = torch.randn(6, generator=gen, dtype=torch.float64)
-    model = eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (4,), 1, seed), 1).double()
+    model = models.scalar_net(models.tanh_mlp(3, (4,), 1, seed), 1).double()
     return model, x, y
 
 
@@ -34,7 +35,7 @@ def flat_loss(model: nn.Module, x, y):
         parts = torch.split(theta, sizes)
         params = {n: t.reshape(s) for n, t, s in zip(names, parts, shapes)}
         out = torch.func.functional_call(model, params, (x,))
-        return eos_ntk.half_mse(out, y)
+        return models.half_mse(out, y)
 
     return f
 
@@ -45,7 +46,7 @@ def exact_hessian(model, x, y) -> torch.Tensor:
 
 
 def loss_fn(model, x, y):
-    return lambda: eos_ntk.half_mse(model(x), y)
+    return lambda: models.half_mse(model(x), y)
 
 
 # ---- sharpness ---------------------------------------------------------------------------------------------
@@ -153,7 +154,7 @@ def test_gd_run_trajectory_does_not_depend_on_how_often_sharpness_is_measured():
     x, y = torch.randn(30, 5, generator=gen), torch.randn(30, generator=gen)
     finals = []
     for every in (1, 7, 10**9):
-        net = eos_ntk.scalar_net(eos_ntk.tanh_mlp(5, (8,), 1, 0), 1)
+        net = models.scalar_net(models.tanh_mlp(5, (8,), 1, 0), 1)
         r = eos_ntk.gd_run(net, x, y, 0.3, loss_goal=0.0, max_steps=40, every=every)
         assert r.steps == 40 and r.sharp_calls == (41 if every == 1 else 1 + 40 // every + (40 % every != 0))
         finals.append(torch.cat([p.detach().reshape(-1) for p in net.parameters()]))
@@ -181,12 +182,12 @@ def test_lanczos_agrees_with_pyhessian():
 
     gen = torch.Generator().manual_seed(5)
     x, y = torch.randn(40, 4, generator=gen), torch.randn(40, generator=gen)
-    model = eos_ntk.scalar_net(eos_ntk.tanh_mlp(4, (8,), 1, seed=1), 1)  # float32, as PyHessian draws its vectors
+    model = models.scalar_net(models.tanh_mlp(4, (8,), 1, seed=1), 1)  # float32, as PyHessian draws its vectors
     ours = sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()), tol=0).value
     exact = float(torch.linalg.eigvalsh(exact_hessian(model.double(), x.double(), y.double()))[-1])
     model.float()
     torch.manual_seed(0)
-    peer = PyHessian(model, eos_ntk.half_mse, data=(x, y), cuda=False).eigenvalues(maxIter=3000, tol=1e-9)[0][0]
+    peer = PyHessian(model, models.half_mse, data=(x, y), cuda=False).eigenvalues(maxIter=3000, tol=1e-9)[0][0]
     assert abs(ours - exact) / exact < 1e-5
     assert abs(peer - ours) / ours < 1e-4
 
@@ -217,10 +218,10 @@ def _networks():
     x = torch.randn(20, 3, generator=gen, dtype=torch.float64)
     y1, y3 = torch.randn(20, generator=gen, dtype=torch.float64), torch.randn(20, 3, generator=gen, dtype=torch.float64)
     return {
-        "tanh 3-6-1": (eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (6,), 1, 0), 1).double(), x, y1),
-        "tanh 3-5-4-1": (eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (5, 4), 1, 1), 1).double(), x, y1),
-        "tanh 3-5-4-3": (eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (5, 4), 3, 2), 3).double(), x, y3),
-        "linear 3-7-1": (eos_ntk.two_layer_linear(3, 7, 3).double(), x, y1),
+        "tanh 3-6-1": (models.scalar_net(models.tanh_mlp(3, (6,), 1, 0), 1).double(), x, y1),
+        "tanh 3-5-4-1": (models.scalar_net(models.tanh_mlp(3, (5, 4), 1, 1), 1).double(), x, y1),
+        "tanh 3-5-4-3": (models.scalar_net(models.tanh_mlp(3, (5, 4), 3, 2), 3).double(), x, y3),
+        "linear 3-7-1": (models.two_layer_linear(3, 7, 3).double(), x, y1),
     }
 
 
@@ -228,13 +229,13 @@ def _networks():
 def test_r_operator_products_equal_the_exact_hessian(name):
     """Pearlmutter's R-operator (MLPHessian) against the Hessian autograd builds entry by entry, every column."""
     model, x, y = _networks()[name]
-    op = eos_ntk.hessian_operator(model, x, y)
+    op = sharpness.hessian_operator(model, x, y)
     assert isinstance(op, sharpness.MLPHessian)
     H = exact_hessian(model, x, y)
     cols = torch.stack([op(e) for e in torch.eye(op.size, dtype=torch.float64)], dim=1)
     torch.testing.assert_close(cols, H, rtol=1e-12, atol=1e-13)
     assert op.matvecs == op.size
-    plain = torch.autograd.grad(eos_ntk.half_mse(model(x), y), list(model.parameters()))
+    plain = torch.autograd.grad(models.half_mse(model(x), y), list(model.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(op.gradient(), plain))  # the update's gradient, bitwise
 
 
@@ -242,9 +243,9 @@ def test_r_operator_in_float32_agrees_with_double_backward():
     """In the chapter's dtype the two routes round differently but compute the same product."""
     gen = torch.Generator().manual_seed(3)
     x, y = torch.randn(64, 8, generator=gen), torch.randn(64, generator=gen)
-    model = eos_ntk.scalar_net(eos_ntk.tanh_mlp(8, (16, 16), 1, 0), 1)
-    rop = eos_ntk.hessian_operator(model, x, y)
-    ref = sharpness.HessianOperator(eos_ntk.half_mse(model(x), y), list(model.parameters()))
+    model = models.scalar_net(models.tanh_mlp(8, (16, 16), 1, 0), 1)
+    rop = sharpness.hessian_operator(model, x, y)
+    ref = sharpness.HessianOperator(models.half_mse(model(x), y), list(model.parameters()))
     v = torch.randn(rop.size, generator=gen, dtype=torch.float64)
     hv = rop(v)
     assert hv.dtype == torch.float32
@@ -253,19 +254,19 @@ def test_r_operator_in_float32_agrees_with_double_backward():
 
 def test_hessian_operator_uses_the_r_operator_only_where_it_applies():
     x, y = torch.randn(8, 3), torch.randn(8)
-    relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1), eos_ntk.Squeeze())
-    frozen = eos_ntk.scalar_net(eos_ntk.tanh_mlp(3, (4,), 1, 0), 1)
+    relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1), models.Squeeze())
+    frozen = models.scalar_net(models.tanh_mlp(3, (4,), 1, 0), 1)
     frozen[0].bias.requires_grad_(False)
     tanh_last = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Tanh())
-    wide_squeeze = nn.Sequential(nn.Linear(3, 2), eos_ntk.Squeeze())
+    wide_squeeze = nn.Sequential(nn.Linear(3, 2), models.Squeeze())
     for model in (relu, frozen, tanh_last, wide_squeeze, nn.Sequential(), nn.Linear(3, 1)):
-        assert eos_ntk.fc_layers(model) is None
-    op = eos_ntk.hessian_operator(relu, x, y)
+        assert sharpness.fc_layers(model) is None
+    op = sharpness.hessian_operator(relu, x, y)
     assert type(op) is sharpness.HessianOperator
-    layers, tanh = eos_ntk.fc_layers(eos_ntk.two_layer_linear(3, 5, 0))
+    layers, tanh = sharpness.fc_layers(models.two_layer_linear(3, 5, 0))
     assert len(layers) == 2 and tanh == [False]
     with pytest.raises(ValueError, match="tanh must flag"):
-        sharpness.MLPHessian(layers, [True, True], x, y, eos_ntk.half_mse(torch.zeros(8), y))
+        sharpness.MLPHessian(layers, [True, True], x, y, models.half_mse(torch.zeros(8), y))
 
 
 class _Root(nn.Module):
@@ -282,7 +283,7 @@ class _Root(nn.Module):
 def test_lanczos_refuses_a_product_that_is_not_finite():
     x, y = torch.ones(4, 2), torch.ones(4)
     model = _Root()
-    assert math.isfinite(float(eos_ntk.half_mse(model(x), y).detach()))
+    assert math.isfinite(float(models.half_mse(model(x), y).detach()))
     with pytest.raises(FloatingPointError, match="not finite"):
         sharpness.lanczos_top(loss_fn(model, x, y), list(model.parameters()))
 
@@ -316,7 +317,7 @@ def test_structured_ntk_equals_explicit_jacobian_product_multi_output():
     gen = torch.Generator().manual_seed(4)
     x = torch.randn(5, 3, generator=gen, dtype=torch.float64)
     x2 = torch.randn(4, 3, generator=gen, dtype=torch.float64)
-    model = eos_ntk.tanh_mlp(3, (6, 5), 3, seed=2).double()
+    model = models.tanh_mlp(3, (6, 5), 3, seed=2).double()
     model[2].bias.requires_grad_(False)
     for method in ("structured", "jacobian", "auto"):
         torch.testing.assert_close(ntk.empirical_ntk(model, x, method=method), _explicit(model, x),
@@ -348,9 +349,9 @@ def test_structured_ntk_refuses_what_it_cannot_handle():
 def test_ntk_of_linear_model_is_gram_matrix():
     """f(x) = wᵀx (+ b): ∂f/∂w = x, so K = XXᵀ (+ 1 with a bias)."""
     x = torch.randn(5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    lin = nn.Sequential(nn.Linear(3, 1, bias=False), eos_ntk.Squeeze()).double()
+    lin = nn.Sequential(nn.Linear(3, 1, bias=False), models.Squeeze()).double()
     torch.testing.assert_close(ntk.empirical_ntk(lin, x), x @ x.T)
-    lin_b = nn.Sequential(nn.Linear(3, 1), eos_ntk.Squeeze()).double()
+    lin_b = nn.Sequential(nn.Linear(3, 1), models.Squeeze()).double()
     torch.testing.assert_close(ntk.empirical_ntk(lin_b, x), x @ x.T + 1)
 
 
@@ -365,7 +366,7 @@ def test_ntk_multi_output_is_example_major():
 
 def test_two_layer_linear_ntk_closed_form():
     x = torch.randn(7, 5, generator=torch.Generator().manual_seed(2))
-    net = eos_ntk.two_layer_linear(5, 6, seed=0)
+    net = models.two_layer_linear(5, 6, seed=0)
     torch.testing.assert_close(ntk.empirical_ntk(net, x), eos_ntk.linear_ntk(net, x), rtol=1e-5, atol=1e-5)
 
 
@@ -429,7 +430,7 @@ def test_ntk_validation():
 def test_half_mse_is_cohens_convention():
     out = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
     y = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
-    assert eos_ntk.half_mse(out, y).item() == pytest.approx(0.5 * (1 + 4 + 1) / 2)
+    assert models.half_mse(out, y).item() == pytest.approx(0.5 * (1 + 4 + 1) / 2)
 
 
 def test_parity_target_and_sharp_every():
@@ -444,7 +445,7 @@ def test_gd_on_quadratic_is_stable_iff_sharpness_below_two_over_lr():
     x = torch.tensor([[2.0]])
     y = torch.tensor([1.0])  # L = ½ (2w − 1)², sharpness 4: stable iff η < 0.5
     for lr, expected in ((0.45, "stopped"), (0.55, "diverged")):
-        net = nn.Sequential(nn.Linear(1, 1, bias=False), eos_ntk.Squeeze())
+        net = nn.Sequential(nn.Linear(1, 1, bias=False), models.Squeeze())
         with torch.no_grad():
             net[0].weight.fill_(0.0)
         r = eos_ntk.gd_run(net, x, y, lr, loss_goal=1e-8, max_steps=5000, every=1)
@@ -491,13 +492,13 @@ def test_small_grid_deterministic_and_scored():
     card.check()  # nothing is asserted at quick
     import matplotlib.pyplot as plt
 
-    for fig in (eos_ntk.plot_training(a, cfg.seed), eos_ntk.plot_alignment(a, cfg.top_k),
-                eos_ntk.plot_spectrum(a, cfg.seed), eos_ntk.plot_linear(a, cfg.seed, cfg.linear_top_k),
-                eos_ntk.plot_catapult(a, cfg.seed)):
+    for fig in (eos_ntk.figures.fig_training(a, cfg.seed), eos_ntk.figures.fig_alignment(a, cfg.top_k),
+                eos_ntk.figures.fig_spectrum(a, cfg.seed), eos_ntk.figures.fig_linear(a, cfg.seed, cfg.linear_top_k),
+                eos_ntk.figures.fig_catapult(a, cfg.seed)):
         assert len(fig.axes) >= 2
         plt.close(fig)
     if len(a.trace):
-        plt.close(eos_ntk.plot_trace(a, cfg.seed))
+        plt.close(eos_ntk.figures.fig_trace(a, cfg.seed))
     assert {"sharp_over_train", "matvecs_per_call"} <= set(eos_ntk.cost_table(a).columns)
 
 

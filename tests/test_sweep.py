@@ -58,9 +58,9 @@ sys.exit(1 if fail else 0)
 DRIVER = r'''
 import json, os, sys
 from lrlab import cli, sweep
-sweep.point_command = lambda chapter, scale: ["{python}", os.environ["FAKE_POINT"], "{params}", "{out}"]
+sweep.executors.point_command = lambda chapter, scale: ["{python}", os.environ["FAKE_POINT"], "{params}", "{out}"]
 frozen = json.loads(os.environ["FROZEN_INPUTS"])
-sweep.key_inputs = lambda chapter: dict(frozen)
+sweep.keys.key_inputs = lambda chapter: dict(frozen)
 if __name__ == "__main__":
     sys.exit(cli.main(sys.argv[1:]))
 '''
@@ -92,8 +92,9 @@ def fake(tmp_path, monkeypatch, inputs):
     monkeypatch.setenv("LRLAB_PROGRESS", "0")
     monkeypatch.delenv("FAKE_FAIL_EPOCHS", raising=False)
     monkeypatch.delenv("FAKE_DELAY", raising=False)
-    monkeypatch.setattr(sweep, "point_command", lambda chapter, scale: ["{python}", str(script), "{params}", "{out}"])
-    monkeypatch.setattr(sweep, "key_inputs", lambda chapter: dict(frozen))
+    monkeypatch.setattr(sweep.executors, "point_command",
+                        lambda chapter, scale: ["{python}", str(script), "{params}", "{out}"])
+    monkeypatch.setattr(sweep.keys, "key_inputs", lambda chapter: dict(frozen))
     cache = tmp_path / "cache"
 
     def run(*args: str, out: str = "sweep") -> int:
@@ -191,12 +192,14 @@ def test_a_change_of_the_key_inputs_recomputes_every_point(fake):
 
 def test_the_source_key_follows_what_the_chapter_imports(tmp_path, monkeypatch):
     root = tmp_path / "lrlab"
-    shutil.copytree(sweep._lrlab_root(), root, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(sweep, "_lrlab_root", lambda: root)
+    shutil.copytree(sweep.keys.lrlab_root(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(sweep.keys, "lrlab_root", lambda: root)
     files = {p.relative_to(root).as_posix() for p in sweep.source_files(CHAPTER)}
-    assert {"studies/fluctuations.py", "train.py", "probes/neurons.py", "probes/__init__.py", "runs.py",
+    assert {"studies/fluctuations/__init__.py", "studies/fluctuations/experiments.py",
+            "studies/fluctuations/claims.py", "train.py", "probes/neurons.py", "probes/__init__.py", "runs.py",
             "plots.py", "provenance.py", "__init__.py"} <= files
-    assert not files & {"studies/eos_ntk.py", "sweep.py", "report.py", "cli.py"}
+    assert not any(f.startswith(("studies/eos_ntk", "sweep/")) for f in files)
+    assert not files & {"report.py", "cli.py"}
     before = sweep.source_hash(CHAPTER)
     (root / "studies" / "eos_ntk.py").write_text("# another chapter changed\n")
     assert sweep.source_hash(CHAPTER) == before, "another chapter's module is not a dependency"
@@ -249,7 +252,7 @@ def test_a_failing_point_is_recorded_and_retry_failed_reruns_only_it(fake, monke
 
 
 def test_a_point_that_dies_without_a_status_is_recorded_with_its_error(fake, monkeypatch):
-    monkeypatch.setattr(sweep, "point_command", lambda chapter, scale: [
+    monkeypatch.setattr(sweep.executors, "point_command", lambda chapter, scale: [
         "{python}", "-c", "import sys; sys.stderr.write('Traceback\\nMemoryError: out of memory\\n'); sys.exit(3)"])
     assert fake.run("--grid", "epochs=2") == 1
     point = _points(fake.tmp / "sweep")["000-epochs=2-seed0"]
@@ -470,7 +473,7 @@ def test_sources_are_parsed_one_thread_at_a_time(monkeypatch):
             with guard:
                 inside[0] -= 1
 
-    monkeypatch.setattr(sw.ast, "parse", slow_parse)
+    monkeypatch.setattr(sw.keys.ast, "parse", slow_parse)
     threads = [threading.Thread(target=sw.source_files, args=("boosting_paths",)) for _ in range(4)]
     for t in threads:
         t.start()

@@ -1,4 +1,4 @@
-"""lrlab.synthesis on small fake results: loading, the clear error for missing results, the cross-links."""
+"""lrlab.studies.synthesis on small fake results: loading, the clear error for missing results, the cross-links."""
 
 import json
 import math
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lrlab import synthesis
+from lrlab.studies import synthesis
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -221,6 +221,7 @@ def test_the_synthesis_page_is_committed_without_outputs_or_helpers():
     nb = json.loads((ROOT / "book" / "synthesis.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert code and all(not c.get("outputs") and c.get("execution_count") is None for c in code)
-    assert all("def " not in "".join(c["source"]) for c in code), "no functions in the notebook: use lrlab.synthesis"
+    assert all("def " not in "".join(c["source"]) for c in code), \
+        "no functions in the notebook: use lrlab.studies.synthesis"
     text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "{glue:figure}" in text and "synthesis.load(" in "\n".join("".join(c["source"]) for c in code)

@@ -1,20 +1,24 @@
-"""Claims of a paper, measured: criterion, verdict, scorecard, ``claims.json``.
+"""Claims of a paper, measured: the claim table, criteria, verdicts, the scorecard and ``claims.json``.
 
-A chapter lists its paper's findings as claims C1, C2, … Each claim carries the paper's own figure or number,
-a criterion fixed from the paper *before* looking at our numbers, our measured value, and a verdict:
+A chapter declares its paper's findings once, as a :class:`ClaimTable` of :class:`ClaimSpec` (id, sentence,
+source, the paper's figure or number, criterion, expected verdict per scale) in its study's ``claims.py``. The
+table renders the chapter's "Claims under test" list (:meth:`ClaimTable.markdown`) and feeds the scorecard: the
+study's claim functions only measure and judge (:meth:`Scorecard.record`). Verdicts:
 
 - ``reproduced``: the criterion holds (for every seed, where the criterion is per seed);
 - ``partial``: it holds for some but not all seeds, or only part of a compound criterion holds;
 - ``not reproduced``: it does not hold.
 
-``expected`` says whether the chapter asserts the claim at the current scale (scales ``book`` and ``paper``);
-at ``quick`` nothing is expected, because a few epochs cannot show a result about 1000.
+A claim's expected verdict at a scale is what the chapter asserts there; the closing check
+(:meth:`Scorecard.check`) compares every verdict with its expected one, so a claim that does not reproduce is
+recorded and shown, never dropped. No expected verdict at a scale (``quick``, where a few epochs cannot show a
+result about 1000) means the claim is measured and shown but not asserted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,16 @@ import pandas as pd
 from lrlab.runtime import write_json
 
 VERDICTS: tuple[str, ...] = ("reproduced", "partial", "not reproduced")
+SOURCE_KINDS: tuple[str, ...] = ("paper", "abstract", "derived in this chapter", "background")
+"""What a claim rests on: a section, figure or equation of the paper whose text was read; the paper's abstract; a
+result this chapter derives itself; another paper's result (cited)."""
+TOLERANCE = 1e-9
+"""Relative tolerance of every threshold comparison (:func:`at_least`, :func:`at_most`): no verdict may hinge on
+the last bit of a float (a Spearman ρ of 0.8 computes as 0.7999999999999999)."""
+VERDICT_COLOURS: dict[str, str] = {"reproduced": "#1b7837", "partial": "#b35806", "not reproduced": "#b2182b"}
+"""The verdicts' colours, in the scorecard and in every figure that shows a verdict (``lrlab.plots``)."""
 EXPECTED_AT: tuple[str, ...] = ("book", "paper")
+"""The scales at which a claim is asserted ``reproduced`` unless its table entry says otherwise."""
 
 
 def verdict_from_seeds(holds: Sequence[bool]) -> str:
@@ -36,6 +49,16 @@ def verdict_from_seeds(holds: Sequence[bool]) -> str:
     if all(holds):
         return "reproduced"
     return "partial" if any(holds) else "not reproduced"
+
+
+def at_least(value: float, threshold: float, rtol: float = TOLERANCE) -> bool:
+    """``value >= threshold`` up to a relative tolerance (NaN is never at least anything)."""
+    return bool(value >= threshold - rtol * max(1.0, abs(threshold)))
+
+
+def at_most(value: float, threshold: float, rtol: float = TOLERANCE) -> bool:
+    """``value <= threshold`` up to a relative tolerance (NaN is never at most anything)."""
+    return bool(value <= threshold + rtol * max(1.0, abs(threshold)))
 
 
 def verdict_from_parts(parts: Sequence[bool]) -> str:
@@ -58,6 +81,97 @@ def _jsonable(value: Any) -> Any:
         v = float(value)
         return v if np.isfinite(v) else str(v)
     return value
+
+
+class _Fields(dict):
+    """Format fields of a claim's text; a missing one raises a ``KeyError`` naming the claim."""
+
+    def __init__(self, claim_id: str, values: Mapping[str, Any]):
+        super().__init__(values)
+        self.claim_id = claim_id
+
+    def __missing__(self, key: str) -> Any:
+        raise KeyError(f"claim {self.claim_id}: no value for the field {{{key}}} of its text")
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """One claim as the chapter declares it, before anything is measured.
+
+    ``sentence``, ``paper``, ``criterion`` and ``note`` may hold ``str.format`` fields (``{tau:g}``), filled from
+    the run's configuration and the values the claim function passes (:meth:`Scorecard.record`); ``generic``
+    on the table fills them for the "Claims under test" list, which is rendered before any configuration
+    exists. Literal braces are doubled. ``cite`` holds the bibliography keys the list cites (comma-separated);
+    ``expected`` maps a scale to the verdict the chapter asserts there.
+    """
+
+    id: str
+    sentence: str
+    paper: str
+    criterion: str
+    source: str = ""
+    cite: str = ""
+    expected: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(EXPECTED_AT, "reproduced"))
+    note: str = ""
+    kind: str = ""
+    """The source class (:data:`SOURCE_KINDS`): what the claim rests on, as the scorecard shows it."""
+
+    def __post_init__(self) -> None:
+        bad = {s: v for s, v in self.expected.items() if v not in VERDICTS}
+        if bad:
+            raise ValueError(f"claim {self.id}: expected verdicts must be one of {VERDICTS}, got {bad}")
+        if self.kind and self.kind not in SOURCE_KINDS:
+            raise ValueError(f"claim {self.id}: kind {self.kind!r} is not allowed: it must be one of {SOURCE_KINDS}")
+
+    def text(self, attribute: str, values: Mapping[str, Any]) -> str:
+        """``attribute`` (``sentence``, ``paper``, ``criterion``, ``note``) with its fields filled from ``values``."""
+        return str(getattr(self, attribute)).format_map(_Fields(self.id, values))
+
+
+@dataclass(frozen=True)
+class ClaimTable:
+    """A chapter's claims, declared once: the list under "Claims under test" and the scorecard both read it."""
+
+    chapter: str
+    claims: tuple[ClaimSpec, ...]
+    generic: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the claims' format fields in the "Claims under test" list (no run exists there yet)."""
+
+    def __post_init__(self) -> None:
+        ids = [c.id for c in self.claims]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"claim table of {self.chapter}: ids declared twice: {dup}")
+
+    def __iter__(self) -> Iterator[ClaimSpec]:
+        return iter(self.claims)
+
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    def __getitem__(self, claim_id: str) -> ClaimSpec:
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(f"claim {claim_id!r} is not in the claim table of {self.chapter}")
+
+    def markdown(self) -> str:
+        """The chapter's "Claims under test" list (MyST): id, sentence, citation, and the scales it is asserted at."""
+        lines = []
+        for c in self.claims:
+            cite = f" {{cite:p}}`{c.cite}`" if c.cite else ""
+            asserted = [s for s, v in c.expected.items() if v == "reproduced"]
+            where = f" *Asserted at scale {' and '.join(f'`{s}`' for s in asserted)}.*" if asserted else (
+                " *Measured and shown, not asserted.*")
+            lines.append(f"- **{c.id}** {c.text('sentence', self.generic)}{cite}{where}")
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def scorecard(self, cfg: Mapping[str, Any]) -> Scorecard:
+        """An empty scorecard of this table for the run configured by ``cfg`` (its values fill the texts' fields)."""
+        return Scorecard(self.chapter, cfg["scale"], table=self, fields=dict(cfg))
 
 
 @dataclass
@@ -96,6 +210,32 @@ class Scorecard:
     chapter: str
     scale: str
     claims: list[Claim] = field(default_factory=list)
+    table: ClaimTable | None = None
+    """The chapter's claim table: :meth:`record` takes each claim's texts and expected verdict from it."""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the table's format fields common to every claim (the run's configuration)."""
+    expected_verdicts: dict[str, str] = field(default_factory=dict)
+    """Claim id → the verdict the table expects at this scale (claims without one are not asserted)."""
+
+    def record(self, id: str, *, value: Any, measured: str, verdict: str, note: str | None = None,
+               **fields: Any) -> Claim:
+        """Record claim ``id`` of the table: what was measured and the verdict; texts come from the table.
+
+        ``fields`` fill the claim's format fields besides the configuration's; ``note`` replaces the table's note.
+        """
+        if self.table is None:
+            raise ValueError(f"scorecard of {self.chapter} has no claim table to record {id!r} from")
+        spec = self.table[id]
+        values = {**self.fields, **fields}
+        expected = spec.expected.get(self.scale)
+        if expected is not None:
+            self.expected_verdicts[id] = expected
+        return self.add(
+            id, spec.text("sentence", values), paper=spec.text("paper", values),
+            criterion=spec.text("criterion", values), value=value, measured=measured, verdict=verdict,
+            expected_at=(self.scale,) if expected == "reproduced" else (), source=spec.source,
+            note=spec.text("note", values) if note is None else note,
+        )
 
     def add(
         self,
@@ -129,7 +269,7 @@ class Scorecard:
         self.claims.append(c)
         return c
 
-    def table(self) -> pd.DataFrame:
+    def frame(self) -> pd.DataFrame:
         """The scorecard as a DataFrame (one row per claim)."""
         rows = [
             {
@@ -145,8 +285,8 @@ class Scorecard:
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
-        colours = {"reproduced": "#1b7837", "partial": "#b35806", "not reproduced": "#b2182b"}
-        df = self.table()
+        colours = VERDICT_COLOURS
+        df = self.frame()
         df["verdict"] = [
             f'<span class="lrlab-verdict" style="color:{colours[v]};font-weight:bold">{v}</span>'
             for v in df["verdict"]
@@ -170,10 +310,14 @@ class Scorecard:
         return write_json(Path(folder) / "claims.json", self.to_json())
 
     def check(self) -> None:
-        """Assert every claim expected at this scale: raise ``AssertionError`` naming those not reproduced."""
-        failed = [c for c in self.claims if not c.ok]
+        """Compare every verdict with the one expected at this scale; raise ``AssertionError`` naming those that
+        differ (a claim asserted ``reproduced`` that is not, or one expected ``partial`` that came out otherwise)."""
+        failed = [c for c in self.claims
+                  if not c.ok or self.expected_verdicts.get(c.id, c.verdict) != c.verdict]
         if failed:
-            lines = "; ".join(f"{c.id} {c.verdict} ({c.measured})" for c in failed)
+            lines = "; ".join(
+                f"{c.id} {c.verdict}, expected {self.expected_verdicts.get(c.id, 'reproduced')} ({c.measured})"
+                for c in failed)
             raise AssertionError(f"{self.chapter} at scale {self.scale!r}: expected claims failed: {lines}")
 
 

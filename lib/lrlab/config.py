@@ -172,6 +172,20 @@ class Spec:
         SCALE.check(scale)
         return {p.name: p.presets[scale] for p in self.params}
 
+    def parameters_cell(self) -> str:
+        """The source of the chapter's ``parameters`` cell, generated from this spec (a test keeps them equal).
+
+        ``scale`` and ``seed`` carry their defaults; every other knob is ``None`` ("take it from the preset"),
+        commented with its one-line doc. ``python -m lrlab.chapter --sync`` writes it into the notebooks.
+        """
+        lines = [f'scale = "book"  # {SCALE.doc}', f"seed = 0  # {SEED.doc}"]
+        lines += [f"{p.name} = None  # {p.doc}" for p in self.params]
+        return "\n".join(lines)
+
+    def resolve_from(self, namespace: Mapping[str, Any]) -> Config:
+        """:meth:`resolve` with the values a notebook's ``parameters`` cell (and papermill) left in ``namespace``."""
+        return self.resolve(**{name: namespace[name] for name in self.names if name in namespace})
+
     def resolve(self, scale: str = "book", seed: int = 0, **overrides: Any) -> Config:
         """Fill ``None`` overrides from the preset of ``scale``, validate everything, return a :class:`Config`.
 

@@ -1,4 +1,5 @@
-"""Models shared by the chapters: fully scale-invariant (SI) networks, batched over K configurations.
+"""Models shared by the chapters: fully scale-invariant (SI) networks batched over K configurations, and plain
+fully connected networks for full-batch gradient descent.
 
 A network is *fully* scale-invariant when every trained weight feeds a normalisation layer without affine
 parameters and the last layer is frozen (Li, Lyu & Arora 2020; Lobacheva et al. 2021, §3; Kodryan et al. 2022,
@@ -11,7 +12,13 @@ Used by the chapters ``sphere_regimes`` (Kodryan et al. 2022) and ``periodic_bn_
 - :class:`ConvNetSI`: the official ConvNetSI (width 32 in both papers' headline figures) for scale ``paper``.
 - :func:`si_parameters`, :func:`cross_entropy` (and :func:`example_losses`), :func:`check_scale_invariance`.
 
-Every trained tensor has the configuration axis first (``(K, ...)``), as :mod:`lrlab.optim` expects.
+Every trained tensor of these has the configuration axis first (``(K, ...)``), as :mod:`lrlab.optim` expects.
+
+One network at a time, as ``nn.Sequential`` (chapter ``eos_ntk``, after Cohen et al. 2021's code):
+
+- :func:`tanh_mlp` (Cohen et al.'s ``fc-tanh``) and :func:`two_layer_linear` (f(x) = vᵀWx, bias-free);
+  :class:`Squeeze` and :func:`scalar_net` give a one-output network the target's shape;
+- :func:`half_mse`, Cohen et al.'s ``mse``: L = (1/2n) Σ_i ‖f(x_i) − y_i‖².
 """
 
 from __future__ import annotations
@@ -185,7 +192,7 @@ def _rescale_(w: Tensor, norm: float) -> None:
 
 
 class SIMLP(nn.Module):
-    """K fully scale-invariant MLPs: ``sizes[0] → sizes[1] → … → sizes[-1]`` (the study notes' §3 model).
+    """K fully scale-invariant MLPs: ``sizes[0] → sizes[1] → … → sizes[-1]``.
 
     Hidden layers: BLinear without bias → BN without affine → ReLU. Head: BLinear ``sizes[-2] → sizes[-1]``
     without bias, rescaled to Frobenius norm ``head_norm`` per configuration and frozen (``requires_grad =
@@ -335,9 +342,9 @@ def example_losses(logits: Tensor, y: Tensor) -> Tensor:
     """Cross-entropy of every example, ``(K, B)``, from logits ``(K, B, C)`` and labels ``(K, B)`` or ``(B,)``.
 
     The classes go to torch as dimension 1 of a transposed ``(K, C, B)`` view, not as the last dimension of ``(K·B,
-    C)``: the same numbers, but torch's CPU ``log_softmax`` over a last dimension of 10 is slow (245 µs for 1920 rows
-    on an AVX-512 Xeon, against 23 µs for 16 columns), and this way the sphere chapter's loss, forward and backward,
-    ran 4× faster (``benchmarks/bench_training.py``).
+    C)``: the same numbers, but torch's CPU ``log_softmax`` over a short last dimension (10 classes) is slow, and
+    this layout makes the sphere chapter's loss, forward and backward, faster (``benchmarks/bench_training.py``
+    measures both).
     """
     k, b, _ = logits.shape
     y = y.unsqueeze(0).expand(k, b) if y.dim() == 1 else y
@@ -373,7 +380,7 @@ class InvarianceCheck:
 def check_scale_invariance(
     model: nn.Module, loss_fn, x: Tensor, y: Tensor, scales: Sequence[float] = (0.5, 3.0)
 ) -> InvarianceCheck:
-    """Check scale invariance of ``model`` at its current weights on one batch ``(x, y)`` (§0 of the notes).
+    """Check scale invariance of ``model`` at its current weights on one batch ``(x, y)``.
 
     Rescales all SI weights jointly by each ``c`` in ``scales`` and measures the loss change, the cosine between
     the SI gradient and the SI weights, and ∇L(c·w)·c against ∇L(w). Weights are restored afterwards.
@@ -407,3 +414,50 @@ def check_scale_invariance(
             for p, s in zip(params, saved):
                 p.copy_(s)
     return InvarianceCheck(rel, cos, gscale)
+
+
+# ---- plain networks for full-batch gradient descent (chapter ``eos_ntk``) ----------------------------------
+
+
+def tanh_mlp(d_in: int, widths: tuple[int, ...], d_out: int, seed: int) -> nn.Sequential:
+    """Cohen's ``fc-tanh``: Linear → tanh → … → Linear, biases on, PyTorch's default initialisation from ``seed``."""
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        sizes = (d_in, *widths, d_out)
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(nn.Tanh())
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return nn.Sequential(*layers)
+
+
+class Squeeze(nn.Module):
+    """Drop the trailing output axis of a one-output network: (B, 1) → (B,)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.squeeze(-1)
+
+
+def scalar_net(net: nn.Sequential, d_out: int) -> nn.Sequential:
+    """Append ``Squeeze`` for one output, so f(x) has the target's shape."""
+    return nn.Sequential(*net, Squeeze()) if d_out == 1 else net
+
+
+def two_layer_linear(d: int, width: int, seed: int) -> nn.Sequential:
+    """f(x) = vᵀ W x: two bias-free linear layers d → width → 1, PyTorch's default initialisation from ``seed``."""
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        net = nn.Sequential(nn.Linear(d, width, bias=False), nn.Linear(width, 1, bias=False), Squeeze())
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return net
+
+
+def half_mse(out: Tensor, y: Tensor) -> Tensor:
+    """Cohen et al.'s ``mse``: ½ × squared error summed over outputs, summed over examples, divided by n."""
+    return 0.5 * (out - y).square().sum() / len(y)

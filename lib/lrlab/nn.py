@@ -84,8 +84,8 @@ class BLinear(nn.Module):
 class BBatchNorm(nn.Module):
     """Batch normalisation without affine parameters, per configuration, over the batch axis (train mode).
 
-    With no affine parameters the layer makes the weights feeding it scale-invariant (Lobacheva et al. 2021, §0
-    of the study notes): rescaling them leaves the output unchanged.
+    With no affine parameters the layer makes the weights feeding it scale-invariant (Lobacheva et al. 2021):
+    rescaling them leaves the output unchanged.
     """
 
     def __init__(self, eps: float = 1e-5):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lrlab import timings
+from lrlab.runtime import book_root
 
 BENCHMARKS: tuple[str, ...] = ("training", "sharpness", "ntk", "boosting", "chapters", "make_test")
 """The results files the page shows, in its order (``benchmarks/results/<name>.json``)."""
@@ -26,8 +27,6 @@ BENCHMARKS: tuple[str, ...] = ("training", "sharpness", "ntk", "boosting", "chap
 def results_dir(root: Path | None = None) -> Path:
     """``benchmarks/results`` of the book's checkout."""
     if root is None:
-        from lrlab.studies import book_root
-
         root = book_root() or Path.cwd()
     return root / "benchmarks" / "results"
 

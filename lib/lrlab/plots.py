@@ -12,9 +12,12 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from lrlab.claims import VERDICT_COLOURS as VERDICT_COLOURS  # re-exported: the figures' verdict colours
+
 WIDTH = 7.0  # inches: the text width of the book's pages
 PALETTE = "viridis"
-VERDICT_COLOURS = {"reproduced": "#1b7837", "partial": "#b35806", "not reproduced": "#b2182b"}
+REGIME_COLOURS = {"convergence": "#1b7837", "equilibrium": "#e08214", "divergence": "#b2182b"}
+"""The three regimes of training on the sphere (chapter ``sphere_regimes`` and the synthesis page)."""
 
 
 def use_style() -> None:

@@ -110,4 +110,4 @@ class Provenance:
             ("data", ", ".join(f"{k} `{v}`" for k, v in p["data"].items()) or "none"),
             ("parameters", ", ".join(f"{k}={v}" for k, v in p["parameters"].items())),
         ]
-        return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+        return "| record | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)

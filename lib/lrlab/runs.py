@@ -22,9 +22,7 @@ import yaml
 from lrlab import claims as claims_mod
 from lrlab import studies
 from lrlab.config import Config
-from lrlab.runtime import RUN_DIR_ENV, write_json
-
-KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LRLAB_PROGRESS": "0"}
+from lrlab.runtime import RUN_DIR_ENV, SINGLE_THREAD_ENV, THREADS_ENV, write_json
 
 
 class _Loader(yaml.SafeLoader):
@@ -121,7 +119,7 @@ def run_chapter(
     """Execute ``chapter`` at ``scale`` with ``params`` into ``folder`` and return its :class:`RunRecord`.
 
     The parameters are validated first (``ValueError`` before any kernel starts). The kernel runs with one
-    thread per library and its working folder in the run folder.
+    thread per library (:data:`lrlab.runtime.SINGLE_THREAD_ENV`) and its working folder in the run folder.
     """
     import papermill as pm
 
@@ -134,8 +132,10 @@ def run_chapter(
     for stale in ("claims.json", "provenance.json", "status.json"):
         (out / stale).unlink(missing_ok=True)
     inject = {"scale": scale, **{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()}}
-    saved = {k: os.environ.get(k) for k in (RUN_DIR_ENV, *KERNEL_ENV)}
-    os.environ.update({RUN_DIR_ENV: str(out.resolve()), **KERNEL_ENV})
+    saved = {k: os.environ.get(k) for k in (RUN_DIR_ENV, *SINGLE_THREAD_ENV)}
+    # one thread per library, unless the user asked this lone run for more torch threads ($LRLAB_THREADS)
+    threads = {THREADS_ENV: os.environ[THREADS_ENV]} if os.environ.get(THREADS_ENV) else {}
+    os.environ.update({RUN_DIR_ENV: str(out.resolve()), **SINGLE_THREAD_ENV, **threads})
     start = time.perf_counter()
     error = ""
     try:

@@ -1,8 +1,8 @@
 """Seeding, threads, device and where a run writes its files.
 
 Every chapter calls :func:`setup` once, in its setup cell. It seeds every generator from one integer, pins torch
-to one thread (processes run side by side in tests, kernels and sweep workers, and two processes with two
-threads each ran 280x slower than with one on the 2-core machine), and picks the device.
+to one thread (processes run side by side in tests, kernels and sweep workers: see :data:`SINGLE_THREAD_ENV`), and
+picks the device (:func:`device`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,17 @@ import numpy as np
 RUN_DIR_ENV = "LRLAB_RUN_DIR"
 THREADS_ENV = "LRLAB_THREADS"
 DEVICE_ENV = "LRLAB_DEVICE"
+SINGLE_THREAD_ENV: dict[str, str] = {
+    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", THREADS_ENV: "1",
+    "LRLAB_PROGRESS": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+"""The environment of processes that run side by side (the kernel of ``lrlab run``, the points of ``lrlab sweep``).
+
+One thread per library (OpenMP, MKL, OpenBLAS, and torch through ``$LRLAB_THREADS``): the threads of processes
+running side by side compete for the same few cores and spend their time waiting on each other, so each process runs
+far slower than it does with one thread. No progress bars, whose output would interleave in the logs, and no
+debugger warning about frozen modules from the kernels.
+"""
 
 
 def seed_everything(seed: int) -> None:
@@ -45,11 +56,22 @@ def set_threads(n: int | None = None) -> int:
     return torch.get_num_threads()
 
 
-def device(prefer: str | None = None) -> str:
-    """``cpu`` unless CUDA is present and asked for (``prefer='cuda'`` or ``$LRLAB_DEVICE=cuda``)."""
-    want = (prefer or os.environ.get(DEVICE_ENV, "cpu")).lower()
+def requested_device(prefer: str | None = None) -> str:
+    """The device asked for: ``prefer``, else ``$LRLAB_DEVICE``, else ``cpu``; ``ValueError`` unless it is ``cpu``
+    or ``cuda``.
+
+    Not checked against this machine: a sweep's coordinator names the device its workers will use.
+    """
+    want = (prefer or os.environ.get(DEVICE_ENV) or "cpu").lower()
     if want not in ("cpu", "cuda"):
         raise ValueError(f"device = {want!r} is not allowed: it must be 'cpu' or 'cuda'")
+    return want
+
+
+def device(prefer: str | None = None) -> str:
+    """The device to compute on: :func:`requested_device`, ``ValueError`` if ``cuda`` is asked for and torch sees
+    no CUDA device."""
+    want = requested_device(prefer)
     if want == "cuda":
         import torch
 
@@ -62,9 +84,9 @@ def flush_denormals() -> bool:
     """Flush subnormal floats to zero in torch's CPU arithmetic on this thread (x86 FTZ/DAZ); True if supported.
 
     Adam's moment estimates of a unit that stopped learning decay geometrically into the subnormal range (below
-    1.2e-38 in float32), where x86 arithmetic takes a slow path: the fluctuations chapter's Adam runs took 2.3x
-    as long without this. A subnormal number is below any update float32 weights can resolve, so what is lost is
-    below the rounding of the numbers the chapters report.
+    1.2e-38 in float32), where x86 arithmetic takes a slow path that makes the fluctuations chapter's Adam runs
+    markedly slower (see the performance page). A subnormal number is below any update float32 weights can
+    resolve, so what is lost is below the rounding of the numbers the chapters report.
     """
     try:
         import torch
@@ -89,6 +111,12 @@ def repo_root(start: Path | None = None) -> Path | None:
         if (folder / "_config.yml").is_file() and (folder / "chapters").is_dir():
             return folder
     return None
+
+
+def book_root() -> Path | None:
+    """The book's root: the checkout this package lives in (editable install), else found from the cwd."""
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "_config.yml").is_file() else repo_root()
 
 
 def results_dir(chapter: str) -> Path:

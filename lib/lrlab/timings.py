@@ -29,6 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from lrlab.runtime import book_root
+
 TIMES_ENV = "LRLAB_CHAPTER_TIMES"
 """Environment variable naming another ``chapter_times.json`` (tests, a machine of one's own)."""
 RELATIVE_PATH = Path("benchmarks") / "results" / "chapter_times.json"
@@ -46,8 +48,6 @@ def default_path() -> Path:
     env = os.environ.get(TIMES_ENV)
     if env:
         return Path(env)
-    from lrlab.studies import book_root
-
     return (book_root() or Path.cwd()) / RELATIVE_PATH
 
 

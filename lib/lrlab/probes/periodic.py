@@ -2,9 +2,9 @@
 
 Chapter ``chapters/periodic_bn_wd.ipynb``. Three groups of tools:
 
-**The norm recursion** (study notes §0; the paper's §3–4 "centripetal / centrifugal forces"). For SGD with coupled
-weight decay, ``w_{t+1} = (1 − ηλ) w_t − η ∇L(w_t)``, and scale invariance (``⟨∇L(w), w⟩ = 0``) the cross term
-vanishes, so the total norm ρ of the scale-invariant (SI) weights obeys exactly::
+**The norm recursion** (derived in the chapter; the paper's §3–4 "centripetal / centrifugal forces"). For SGD with
+coupled weight decay, ``w_{t+1} = (1 − ηλ) w_t − η ∇L(w_t)``, and scale invariance (``⟨∇L(w), w⟩ = 0``) the
+cross term vanishes, so the total norm ρ of the scale-invariant (SI) weights obeys exactly::
 
     ρ²_{t+1} = (1 − ηλ)² ρ²_t + η² ‖∇L(w_t)‖² = (1 − ηλ)² ρ²_t + η² ‖g̃_t‖² / ρ²_t,
 
@@ -58,7 +58,7 @@ def _check_lr_wd(lr, wd) -> tuple[np.ndarray, np.ndarray]:
 
 
 def norm_step(rho2, lr, wd, grad_sq=None, *, eff_grad_sq=None):
-    """One step of the norm recursion: ``ρ²_{t+1}`` from ``ρ²_t`` (notes §0; Lobacheva et al. 2021, §3).
+    """One step of the norm recursion: ``ρ²_{t+1}`` from ``ρ²_t`` (Lobacheva et al. 2021, §3).
 
     Give either ``grad_sq`` = ``‖∇L(w_t)‖²`` (raw gradient) or ``eff_grad_sq`` = ``‖g̃_t‖² = ρ²_t ‖∇L(w_t)‖²``:
     ``(1 − ηλ)² ρ² + η² ‖∇L‖² = (1 − ηλ)² ρ² + η² ‖g̃‖² / ρ²``. Works on floats and NumPy arrays.
@@ -74,7 +74,7 @@ def norm_step(rho2, lr, wd, grad_sq=None, *, eff_grad_sq=None):
 
 
 def elr_step(elr, lr, wd, eff_grad_sq):
-    """One step of the ELR recursion: ``1/η̃_{t+1} = (1 − ηλ)²/η̃_t + η̃_t ‖g̃_t‖²`` (notes §0)."""
+    """One step of the ELR recursion: ``1/η̃_{t+1} = (1 − ηλ)²/η̃_t + η̃_t ‖g̃_t‖²`` (derived in the chapter)."""
     lr_a, wd_a = _check_lr_wd(lr, wd)
     e = np.asarray(elr, dtype=float)
     if np.any(e <= 0):
@@ -110,7 +110,7 @@ def wd_rate(lr, wd):
 
 
 def equilibrium_elr(lr, wd, eff_grad):
-    """Fixed point of the ELR recursion at constant ‖g̃‖: ``√(2ηλ − η²λ²) / ‖g̃‖`` (notes §0)."""
+    """Fixed point of the ELR recursion at constant ‖g̃‖: ``√(2ηλ − η²λ²) / ‖g̃‖`` (derived in the chapter)."""
     lr_a, wd_a = _check_lr_wd(lr, wd)
     g = np.asarray(eff_grad, dtype=float)
     if np.any(g <= 0):
@@ -184,7 +184,7 @@ class StepRecorder:
         if not torch.is_grad_enabled():
             return  # evaluation passes do not count
         x = inputs[0].detach()
-        # (x − mean)² by hand (batch_stats): torch's var() is ~10x slower on one CPU thread
+        # (x − mean)² by hand (batch_stats): torch's var() is slow on one CPU thread
         self._seen_var(batch_stats(x, None if x.dim() == 3 else 3)[1])
 
     def _seen_var(self, var: Tensor) -> None:

@@ -201,5 +201,5 @@ def si_probe(
 
 
 def angular_step_bound(elr_: float, eff_grad: float) -> float:
-    """Angle of one projected step, tan Δθ = ELR · ‖g̃‖ (notes §0): always below π/2."""
+    """Angle of one projected step, tan Δθ = ELR · ‖g̃‖ (derived in the chapter ``sphere_regimes``): always below π/2."""
     return math.atan(elr_ * eff_grad)

@@ -7,7 +7,9 @@ of stability, EoS). Their code (``src/utilities.py`` of locuslab/edge-of-stabili
 - a Hessian-vector product by double backward: g = ∇L with ``create_graph=True``, then ∇(g·v)
   (:class:`HessianOperator`; the graph of g is built once and reused by every product). For the chapter's
   networks (Linear layers with tanh between, half-MSE) :class:`MLPHessian` computes the same product by
-  Pearlmutter's R-operator: the same matrix products, a third of the elementwise passes, no graph to traverse;
+  Pearlmutter's R-operator: the same matrix products, a third of the elementwise passes, no graph to traverse.
+  :func:`hessian_operator` picks the R-operator where :func:`fc_layers` recognises the model, double backward
+  for any other;
 - Lanczos on those products (:func:`lanczos_top`). Their code calls ``scipy.sparse.linalg.eigsh`` with the
   default ``which='LM'`` (largest *magnitude*), which can return a large negative eigenvalue; sharpness is the
   largest *algebraic* eigenvalue (``which='LA'``), which our Lanczos targets. It tests convergence after every
@@ -31,6 +33,8 @@ import torch
 from scipy.linalg import lapack
 from torch import Tensor, nn
 
+from lrlab.models import Squeeze, half_mse
+
 
 def flatten(tensors: Sequence[Tensor]) -> Tensor:
     """Concatenate tensors into one flat vector (the order of ``params``)."""
@@ -48,8 +52,8 @@ class HessianOperator:
     ``loss`` is the scalar loss computed from ``params`` (which need ``requires_grad``), or a function returning
     it. The gradient is taken once with ``create_graph=True`` and its graph is kept for every product; it is also
     the training gradient (:meth:`gradient`), so a run that measures sharpness at step t needs no second backward
-    pass for its update (``lrlab.studies.eos_ntk.gd_run``). ``create_graph=False`` is for subclasses that compute
-    the products another way (:class:`MLPHessian`).
+    pass for its update (``lrlab.studies.eos_ntk.experiments.gd_run``). ``create_graph=False`` is for subclasses
+    that compute the products another way (:class:`MLPHessian`).
     """
 
     def __init__(self, loss: Tensor | Callable[[], Tensor], params: Sequence[Tensor], *, create_graph: bool = True):
@@ -169,6 +173,47 @@ class MLPHessian(HessianOperator):
                 rda = torch.addmm(self.g[l] @ vw[l], rg, self.weights[l])
                 rg = rda if self.s[l] is None else torch.addcmul(rda.mul_(self.s[l]), self.extra[l - 1], ra[l])
         return torch.cat([t.reshape(-1) for t in out])
+
+
+def fc_layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool]] | None:
+    """The linear layers of ``model`` and whether tanh follows each but the last, when ``model`` is an
+    ``nn.Sequential`` of ``nn.Linear`` layers with ``nn.Tanh`` or nothing between them (and
+    :class:`~lrlab.models.Squeeze` after a one-output last layer) whose parameters all train:
+    :func:`lrlab.models.tanh_mlp` and :func:`lrlab.models.two_layer_linear`. Else None."""
+    if not isinstance(model, nn.Sequential):
+        return None
+    mods = list(model)
+    if mods and isinstance(mods[-1], Squeeze):
+        mods.pop()
+        if not mods or not isinstance(mods[-1], nn.Linear) or mods[-1].out_features != 1:
+            return None
+    layers: list[nn.Linear] = []
+    tanh: list[bool] = []
+    for m in mods:
+        if type(m) is nn.Linear:
+            if layers and len(tanh) < len(layers):
+                tanh.append(False)
+            layers.append(m)
+        elif isinstance(m, nn.Tanh) and layers and len(tanh) < len(layers):
+            tanh.append(True)
+        else:
+            return None
+    if not layers or len(tanh) != len(layers) - 1 or not all(p.requires_grad for p in model.parameters()):
+        return None
+    return layers, tanh
+
+
+def hessian_operator(model: nn.Module, x: Tensor, y: Tensor, loss: Tensor | None = None) -> HessianOperator:
+    """The Hessian of L = :func:`~lrlab.models.half_mse` (``model(x)``, ``y``) at the model's parameters, as
+    products: :class:`MLPHessian` (Pearlmutter's R-operator) for the networks :func:`fc_layers` recognises,
+    :class:`HessianOperator` (double backward) for any other model. ``loss`` is L from the caller's forward pass
+    (computed when omitted); both give its plain gradient."""
+    if loss is None:
+        loss = half_mse(model(x), y)
+    fc = fc_layers(model)
+    if fc is None:
+        return HessianOperator(loss, [p for p in model.parameters() if p.requires_grad])
+    return MLPHessian(*fc, x, y, loss)
 
 
 def hvp(loss_fn: Callable[[], Tensor], params: Sequence[Tensor], v: Tensor) -> Tensor:

@@ -11,6 +11,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+from lrlab.runtime import book_root
+
 CHAPTERS: dict[str, str] = {
     "fluctuations": "lrlab.studies.fluctuations",
     "sphere_regimes": "lrlab.studies.sphere_regimes",
@@ -18,14 +20,6 @@ CHAPTERS: dict[str, str] = {
     "boosting_paths": "lrlab.studies.boosting_paths",
     "periodic_bn_wd": "lrlab.studies.periodic_bn_wd",
 }
-
-
-def book_root() -> Path | None:
-    """The book's root: the checkout this package lives in (editable install), else found from the cwd."""
-    from lrlab.runtime import repo_root
-
-    here = Path(__file__).resolve().parents[3]
-    return here if (here / "_config.yml").is_file() else repo_root()
 
 
 def available() -> list[str]:

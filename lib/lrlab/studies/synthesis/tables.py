@@ -1,160 +1,15 @@
-"""The book's closing chapter, ``book/synthesis``: what the step size does across the five studies.
-
-Nothing here trains a model. Every function reads what the chapters measured when the book was built, the
-``claims.json`` and ``provenance.json`` each chapter writes into ``_build/results/<chapter>`` (see
-:func:`lrlab.runtime.results_dir`), and sets those numbers side by side:
-
-- one threshold, step × curvature ≈ 2: the sharpness against 2/η (``eos_ntk`` C1, C6), the toy example's
-  convergence edge at ELR = 2/a (``sphere_regimes`` C7) and the boosting step against its critical value ν*
-  (``boosting_paths`` C8) — :func:`stability`;
-- the ELR at which SGD + weight decay destabilises or settles (``sphere_regimes`` C5, ``periodic_bn_wd`` C1, C4, C6)
-  on the regime map of projected SGD on the sphere (``sphere_regimes`` C1) — :func:`sphere_bands`,
-  :func:`elr_ruler`;
-- what a larger step does besides (``fluctuations`` C1, C3; ``eos_ntk`` C2, C3; ``sphere_regimes`` C3) —
-  :func:`step_effects`.
-
-A chapter whose results are missing stops the synthesis with :class:`MissingResultsError`, which names the chapter
-and the command that produces them. The verdicts stay the chapters' own; this module only reads them.
-"""
+"""The chapters' numbers side by side: tidy tables of the cross-links and every number the page quotes."""
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lrlab import studies
-
-CHAPTERS: tuple[str, ...] = tuple(studies.CHAPTERS)
-"""The five chapters, in the book's order (the registry ``lrlab.studies.CHAPTERS``)."""
-
-LABELS: dict[str, str] = {
-    "fluctuations": "Fluctuations",
-    "sphere_regimes": "Sphere regimes",
-    "eos_ntk": "EoS and NTK",
-    "boosting_paths": "Boosting paths",
-    "periodic_bn_wd": "Periodic BN + WD",
-}
-"""Short names of the chapters for tables and figure panels."""
-
-VERDICTS: tuple[str, ...] = ("reproduced", "partial", "not reproduced")
-REGIMES: tuple[str, ...] = ("convergence", "equilibrium", "divergence")
-OUTCOME_COLOURS: dict[str, str] = {"converges": "#2166ac", "at the edge": "#e08214", "diverges": "#b2182b",
-                                   "oscillates": "#b35806"}
-"""Colours of the outcome of a run against its stability threshold (:func:`stability`)."""
-
-
-class MissingResultsError(FileNotFoundError):
-    """A chapter's ``claims.json`` (or a number in it) that the synthesis needs is not there."""
-
-
-@dataclass(frozen=True)
-class ChapterResults:
-    """What one chapter wrote when it was executed: its claims by id, its provenance, and the folder."""
-
-    chapter: str
-    claims: dict[str, dict[str, Any]]
-    provenance: dict[str, Any]
-    folder: Path
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        """The resolved parameters the chapter ran with: from ``provenance.json``, else from the ``params.json``
-        of an ``lrlab run`` folder; empty when neither is there."""
-        if "parameters" in self.provenance:
-            return dict(self.provenance["parameters"])
-        return dict(self.provenance.get("resolved", {}))
-
-    @property
-    def scale(self) -> str:
-        """The scale the chapter ran at (``quick``, ``book`` or ``paper``); ``unknown`` without provenance."""
-        return str(self.parameters.get("scale", "unknown"))
-
-    def claim(self, cid: str) -> dict[str, Any]:
-        """Claim ``cid`` as written to ``claims.json``; :class:`MissingResultsError` if there is no such claim."""
-        if cid not in self.claims:
-            raise MissingResultsError(f"{self.folder / 'claims.json'} has no claim {cid!r} of chapter "
-                                      f"{self.chapter!r}; {_how_to_produce(self.chapter, self.folder)}")
-        return self.claims[cid]
-
-    def value(self, cid: str, *keys: str) -> Any:
-        """The measured ``value`` of claim ``cid``, followed down ``keys``; a missing key raises
-        :class:`MissingResultsError` saying the results predate this synthesis and how to re-run the chapter."""
-        node: Any = self.claim(cid)["value"]
-        for i, key in enumerate(keys):
-            if not isinstance(node, dict) or key not in node:
-                path = ".".join((cid, "value", *keys[: i + 1]))
-                raise MissingResultsError(f"{self.folder / 'claims.json'} has no {path}: the results of chapter "
-                                          f"{self.chapter!r} predate the synthesis; "
-                                          f"{_how_to_produce(self.chapter, self.folder)}")
-            node = node[key]
-        return node
-
-
-Results = dict[str, ChapterResults]
-
-
-def _how_to_produce(chapter: str, folder: Path) -> str:
-    return (f"produce them with `make book` (which executes every chapter first) or `lrlab run {chapter} -o "
-            f"{folder}`")
-
-
-def results_folder(results: str | Path | None = None) -> Path:
-    """The folder holding one ``<chapter>/`` folder of results per chapter.
-
-    ``results`` if given; otherwise ``_build/results`` under the book's root, where a chapter executed in the book
-    writes (:func:`lrlab.runtime.results_dir`). Never created here.
-    """
-    if results is not None:
-        return Path(results)
-    root = studies.book_root()
-    if root is None:
-        raise MissingResultsError("the book's root (the folder holding _config.yml and chapters/) was not found from "
-                             f"{Path.cwd()}: pass the results folder explicitly")
-    return root / "_build" / "results"
-
-
-def load_chapter(chapter: str, results: str | Path | None = None) -> ChapterResults:
-    """Read ``claims.json`` (required) and ``provenance.json`` (optional; ``params.json`` of a run folder
-    stands in for it) of ``chapter``.
-
-    Raises :class:`MissingResultsError` naming the chapter, the expected file and the command that writes it.
-    """
-    folder = results_folder(results) / chapter
-    path = folder / "claims.json"
-    if not path.is_file():
-        raise MissingResultsError(f"the results of chapter {chapter!r} are missing: {path} does not exist; "
-                             f"{_how_to_produce(chapter, folder)}")
-    rows = json.loads(path.read_text())
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
-        raise MissingResultsError(f"{path} is not a chapter scorecard (a list of claims with an 'id'); "
-                             f"{_how_to_produce(chapter, folder)}")
-    prov_path = next((p for p in (folder / "provenance.json", folder / "params.json") if p.is_file()), None)
-    prov = json.loads(prov_path.read_text()) if prov_path else {}
-    return ChapterResults(chapter, {str(r["id"]): r for r in rows}, prov, folder)
-
-
-def load(results: str | Path | None = None, chapters: Iterable[str] = CHAPTERS) -> Results:
-    """The results of every chapter in ``chapters`` (default: all five), by chapter name."""
-    return {c: load_chapter(c, results) for c in chapters}
-
-
-def _num(x: Any) -> float:
-    """A claims.json number back to a float (``"inf"`` and ``"nan"`` are written as strings)."""
-    return float(x)
-
-
-def _median(values: Iterable[Any]) -> float:
-    v = [_num(x) for x in values]
-    v = [x for x in v if math.isfinite(x)]
-    return float(np.median(v)) if v else math.nan
-
+from lrlab.studies.synthesis.load import LABELS, VERDICTS, Results, num
 
 # ---- the scorecards side by side ---------------------------------------------------------------------------
 
@@ -201,7 +56,7 @@ def eos_edge(res: Results) -> pd.DataFrame:
     rows = []
     for key, v in ratio.items():
         lr, seed = key.split("/s")
-        rows.append({"lr": float(lr), "seed": int(seed), "ratio": _num(v), "in_band": _num(band.get(key, "nan"))})
+        rows.append({"lr": float(lr), "seed": int(seed), "ratio": num(v), "in_band": num(band.get(key, "nan"))})
     return pd.DataFrame(rows, columns=["lr", "seed", "ratio", "in_band"]).sort_values(["lr", "seed"],
                                                                                         ignore_index=True)
 
@@ -214,18 +69,18 @@ def catapult(res: Results) -> pd.DataFrame:
     missing = [k for k in keys if k not in v]
     if missing:
         res["eos_ntk"].value("C6", missing[0])  # raises MissingResultsError naming the key
-    return pd.DataFrame({"seed": [int(s) for s in v["seed"]], "lr": [_num(x) for x in v["lr"]],
-                         "start": [_num(s) * _num(lr) / 2 for s, lr in zip(v["s0"], v["lr"])],
-                         "lowest": [_num(x) for x in v["min_sharp_ratio"]]})
+    return pd.DataFrame({"seed": [int(s) for s in v["seed"]], "lr": [num(x) for x in v["lr"]],
+                         "start": [num(s) * num(lr) / 2 for s, lr in zip(v["s0"], v["lr"])],
+                         "lowest": [num(x) for x in v["min_sharp_ratio"]]})
 
 
 def toy_edges(res: Results) -> dict[str, float]:
     """The toy example of ``sphere_regimes`` (C7): the measured brackets of its convergence and escape edges,
     divided by the analytic thresholds 2/a and 8/a (1 = on the threshold)."""
     v = res["sphere_regimes"].value("C7")
-    conv, esc = _num(v["converge"]), _num(v["escape"])
-    return {"converge_low": _num(v["converge_low"]) / conv, "converge_high": _num(v["converge_high"]) / conv,
-            "escape_low": _num(v["escape_low"]) / esc, "escape_high": _num(v["escape_high"]) / esc,
+    conv, esc = num(v["converge"]), num(v["escape"])
+    return {"converge_low": num(v["converge_low"]) / conv, "converge_high": num(v["converge_high"]) / conv,
+            "escape_low": num(v["escape_low"]) / esc, "escape_high": num(v["escape_high"]) / esc,
             "converge": conv, "escape": esc}
 
 
@@ -238,11 +93,11 @@ def boosting_runs(res: Results) -> pd.DataFrame:
     """
     r = res["boosting_paths"]
     by_factor = r.value("C8", "by_factor")
-    nu_star = [_num(x) for x in r.value("C8", "nu_star")]
+    nu_star = [num(x) for x in r.value("C8", "nu_star")]
     rows = []
     for f, runs in by_factor.items():
         for i, (status, gap, rng) in enumerate(zip(runs["status"], runs["final_gap"], runs["beta_range"])):
-            gap, rng = _num(gap), _num(rng)
+            gap, rng = num(gap), num(rng)
             if status == "ok" and gap < 1e-6 and rng <= 1e-2:
                 outcome = "converges"
             elif status == "diverged" or gap > 1:
@@ -343,22 +198,22 @@ def elr_ruler(res: Results) -> pd.DataFrame:
     for wd, runs in sr.value("C5", "by_wd").items():
         for seed, n, elr in zip(runs["seed"], runs["spikes"], runs["elr"]):
             rows.append({"chapter": "sphere_regimes", "kind": "spike" if int(n) else "settled", "lr": math.nan,
-                         "wd": float(wd), "seed": int(seed), "elr": _num(elr)})
-    wd_pb = _num(pb.parameters.get("wd", math.nan))
+                         "wd": float(wd), "seed": int(seed), "elr": num(elr)})
+    wd_pb = num(pb.parameters.get("wd", math.nan))
     for kind in ("before", "after"):
         for lr, per_seed in pb.value("C1", f"elr_{kind}").items():
             for i, elr in enumerate(per_seed):
                 rows.append({"chapter": "periodic_bn_wd", "kind": kind, "lr": float(lr), "wd": wd_pb, "seed": i,
-                             "elr": _num(elr)})
+                             "elr": num(elr)})
     lrs = pb.parameters.get("lrs")
     for seed, v in pb.value("C6").items():
         if isinstance(v, dict) and "elr_q4" in v:
             rows.append({"chapter": "periodic_bn_wd", "kind": "settled",
                          "lr": float(max(lrs)) if lrs else math.nan, "wd": wd_pb, "seed": int(seed),
-                         "elr": _num(v["elr_q4"])})
+                         "elr": num(v["elr_q4"])})
     for i, elr in enumerate(pb.value("C4", "fixed_elr")):
-        rows.append({"chapter": "periodic_bn_wd", "kind": "fixed", "lr": _num(pb.parameters.get("control_lr", "nan")),
-                     "wd": wd_pb, "seed": i, "elr": _num(elr)})
+        rows.append({"chapter": "periodic_bn_wd", "kind": "fixed", "lr": num(pb.parameters.get("control_lr", "nan")),
+                     "wd": wd_pb, "seed": i, "elr": num(elr)})
     out = pd.DataFrame(rows, columns=["chapter", "kind", "lr", "wd", "seed", "elr"])
     out["regime"] = [regime_of(e, bands) for e in out.elr]
     return out.dropna(subset=["elr"]).reset_index(drop=True)
@@ -368,7 +223,7 @@ def elr_ruler(res: Results) -> pd.DataFrame:
 
 
 def _curve(study: str, quantity: str, by_step: dict[Any, Any]) -> pd.DataFrame:
-    pts = sorted((float(k), _num(v)) for k, v in by_step.items())
+    pts = sorted((float(k), num(v)) for k, v in by_step.items())
     step, value = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
     return pd.DataFrame({"study": study, "quantity": quantity, "step": step, "value": value,
                          "step_ratio": step / step[0], "value_ratio": value / value[0]})
@@ -382,7 +237,7 @@ def step_effects(res: Results) -> pd.DataFrame:
     ``sphere_regimes`` C3 (stationary train loss in the equilibrium regime, mean over seeds, against the ELR).
     """
     fl, eos, sr = res["fluctuations"], res["eos_ntk"], res["sphere_regimes"]
-    eq = pd.DataFrame([(float(e), _num(v)) for per in sr.value("C3", "loss").values() for e, v in per.items()],
+    eq = pd.DataFrame([(float(e), num(v)) for per in sr.value("C3", "loss").values() for e, v in per.items()],
                       columns=["elr", "loss"]).groupby("elr").loss.mean()
     parts = [
         _curve("fluctuations", "bias spread", fl.value("C3", "spread_bias")),
@@ -494,7 +349,7 @@ def numbers(res: Results) -> dict[str, float | int | str]:
     out["pb-settled-where"] = _where(settled.regime)
     out["pb-fixed-span"] = _span(fixed.elr.tolist())
     out["pb-fixed-where"] = _where(fixed.regime)
-    out["pb-wd"] = _num(res["periodic_bn_wd"].parameters.get("wd", "nan"))
+    out["pb-wd"] = num(res["periodic_bn_wd"].parameters.get("wd", "nan"))
     events = ruler[ruler.kind.isin(["spike", "before"])]
     between = int(((events.elr >= bands["conv_max"]) & (events.elr <= bands["div_min"])).sum())
     out["wd-total"] = len(events)
@@ -513,7 +368,7 @@ def numbers(res: Results) -> dict[str, float | int | str]:
     out["same-setup"] = "the same" if out["sr-setup"] == out["pb-setup"] else "a different"
 
     # what a larger step does besides
-    part = {float(k): _num(v) for k, v in res["fluctuations"].value("C2", "participating").items()}
+    part = {float(k): num(v) for k, v in res["fluctuations"].value("C2", "participating").items()}
     out["fl-part-hi"] = part[max(part)]
     out["fl-part-lo"] = part[min(part)]
     fx = step_effects(res)
@@ -538,127 +393,3 @@ def _where(regimes: pd.Series) -> str:
         return f"all {n} {place(counts.index[0])}" if n > 1 else place(counts.index[0])
     return ", ".join(f"{int(n)} {place(r)}" for r, n in counts.items())
 
-
-# ---- the figure ----------------------------------------------------------------------------------------------
-
-
-def figure(res: Results):
-    """The studies side by side, four panels; returns the figure.
-
-    (a) steps against their stability threshold (:func:`stability`); (b) the ELR of SGD + weight decay on the
-    sphere's regime map (:func:`elr_ruler`, :func:`sphere_bands`); (c) measures against the step
-    (:func:`step_effects`); (d) the verdicts of every chapter (:func:`verdict_counts`).
-    """
-    import matplotlib.pyplot as plt
-
-    from lrlab import plots
-
-    fig = plt.figure(figsize=(plots.WIDTH, 8.2), layout="constrained")
-    axes = fig.subplot_mosaic([["a", "a"], ["b", "b"], ["c", "d"]], height_ratios=[1, 1.35, 1.3])
-    titles = {"a": _panel_stability(axes["a"], res), "b": _panel_ruler(axes["b"], res),
-              "c": _panel_effects(axes["c"], res), "d": _panel_verdicts(axes["d"], res)}
-    for key, title in titles.items():
-        axes[key].set_title(f"({key}) {title}", loc="left")
-    return fig
-
-
-def _log_ticks(ax, ticks: Sequence[float]) -> None:
-    from matplotlib.ticker import FixedLocator, NullFormatter
-
-    ax.xaxis.set_major_locator(FixedLocator(list(ticks)))
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def _panel_stability(ax, res: Results) -> str:
-    st = stability(res)
-    rows = {"eos_ntk": 3, "sphere_regimes": 2, "boosting_paths": 1}
-    names = {3: "NTK at EoS:\nsharpness·η/2", 2: "sphere toy: edges\nover 2/a and 8/a", 1: "Poisson boosting:\nν/ν*"}
-    seen: set[str] = set()
-    n_arrows = 0
-    for i, r in enumerate(st.itertuples()):
-        y = rows[r.study]
-        if r.kind == "arrow":  # a catapult run: from s0·η/2 down to its lowest sharpness·η/2
-            ya = y - 0.28 - 0.1 * n_arrows
-            n_arrows += 1
-            ax.annotate("", xy=(r.low, ya), xytext=(r.high, ya),
-                        arrowprops={"arrowstyle": "->", "color": OUTCOME_COLOURS["converges"], "lw": 0.8})
-            ax.plot([r.high], [ya], "o", mfc="none", color=OUTCOME_COLOURS["converges"], ms=4,
-                    label=None if "catapult" in seen else "catapult: s₀·η/2 → lowest")
-            seen.add("catapult")
-            continue
-        colour = OUTCOME_COLOURS.get(r.outcome, "0.5")
-        label = None if r.outcome in seen else r.outcome
-        seen.add(r.outcome)
-        if r.kind == "bracket":
-            ax.plot([r.low, r.high], [y, y], color=colour, lw=6, solid_capstyle="butt", alpha=0.8, label=label)
-        else:
-            ax.plot([r.ratio], [y + 0.18 * ((i % 5) - 2) / 2], "o", color=colour, ms=4, alpha=0.85, label=label)
-    ax.axvline(1.0, color="k", lw=0.8, ls="--")
-    ax.set(xscale="log", yticks=list(names), yticklabels=list(names.values()), ylim=(0.5, 3.5),
-           xlabel="step / its critical value (1: step × curvature = 2)")
-    _log_ticks(ax, [0.125, 0.25, 0.5, 1, 2])
-    ax.legend(fontsize="x-small", loc="upper left")
-    return "one stability threshold"
-
-
-def _panel_ruler(ax, res: Results) -> str:
-    from lrlab.studies.sphere_regimes import REGIME_COLOURS
-
-    bands = sphere_bands(res)
-    ruler = elr_ruler(res)
-    lo = min(ruler.elr.min(), bands["conv_max"]) / 3
-    hi = max(ruler.elr.max(), bands["div_min"]) * 3
-    spans = {"convergence": (lo, bands["conv_max"]), "equilibrium": (bands["equ_min"], bands["equ_max"]),
-             "divergence": (bands["div_min"], hi)}
-    for regime, (a, b) in spans.items():
-        ax.axvspan(a, b, color=REGIME_COLOURS[regime], alpha=0.18, lw=0, label=f"sphere map: {regime}")
-    rows = [("sphere_regimes", ("spike", "settled"), "sphere ch.:\nSGD + WD"),
-            ("periodic_bn_wd", ("before", "after"), "BN + WD ch.:\nperiodic runs"),
-            ("periodic_bn_wd", ("settled",), "BN + WD ch.:\nlargest η"),
-            ("periodic_bn_wd", ("fixed",), "BN + WD ch.:\nnorm fixed")]
-    style = {"spike": ("^", True, "before a loss spike"), "before": ("o", True, "before a destabilisation"),
-             "after": ("o", False, "after it (reset)"), "settled": ("s", True, "settled, no events"),
-             "fixed": ("D", True, "η/ρ₀², no events")}
-    seen: set[str] = set()
-    for y, (chapter, kinds, _) in enumerate(reversed(rows)):
-        for kind in kinds:
-            g = ruler[(ruler.chapter == chapter) & (ruler.kind == kind)]
-            if g.empty:
-                continue
-            marker, filled, label = style[kind]
-            ax.plot(g.elr, y + np.linspace(-0.2, 0.2, len(g)), marker, color="k", ms=4, alpha=0.8,
-                    mfc="k" if filled else "none", label=None if label in seen else label)
-            seen.add(label)
-    ax.set(xscale="log", xlim=(lo, hi), yticks=range(len(rows)), yticklabels=[r[2] for r in reversed(rows)],
-           ylim=(-0.6, len(rows) - 0.4), xlabel="ELR = η/ρ²")
-    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=4)
-    return "SGD + weight decay on the sphere's regime map"
-
-
-def _panel_effects(ax, res: Results) -> str:
-    fx = step_effects(res)
-    styles = {"fluctuations": "-", "eos_ntk": "--", "sphere_regimes": ":"}
-    short = {"fluctuations": "fluct.", "eos_ntk": "EoS", "sphere_regimes": "sphere"}
-    for i, ((study, quantity), g) in enumerate(fx.groupby(["study", "quantity"], sort=False)):
-        ax.plot(g.step_ratio, g.value_ratio, styles.get(study, "-"), marker="o", ms=3, color=f"C{i}",
-                label=f"{quantity} ({short.get(study, study)})")
-    ax.axhline(1.0, color="0.6", lw=0.6)
-    ax.set(xscale="log", yscale="log", xlabel="step / smallest step of the grid", ylabel="ratio to smallest step")
-    _log_ticks(ax, [1, 10, 100])
-    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2)
-    return "what a larger step does"
-
-
-def _panel_verdicts(ax, res: Results) -> str:
-    from lrlab import plots
-
-    counts = verdict_counts(res)
-    left = np.zeros(len(counts))
-    y = np.arange(len(counts))[::-1]
-    for v in VERDICTS:
-        ax.barh(y, counts[v], left=left, color=plots.VERDICT_COLOURS[v], label=v, height=0.6)
-        left += counts[v].to_numpy()
-    ax.set(yticks=y, yticklabels=counts.index, xlabel="claims")
-    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.3, -0.22), ncols=2)
-    return "verdicts per chapter"
