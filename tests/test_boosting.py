@@ -96,6 +96,45 @@ def test_fast_loop_equals_refit_loop_and_modes_agree() -> None:
 
 
 @pytest.mark.parametrize("mode", ["data", "gram"])
+def test_random_selection_follows_the_seeded_draws(mode: str) -> None:
+    # selection="random" picks rng.integers(0, L) each iteration; the update is the chosen learner's usual one
+    X, y = _design(50, 3)
+    learners = [bst.linear(X[:, 0]), bst.linear(X[:, 1:], lam=2.0), bst.linear(X[:, 2])]
+    path = bst.boost(learners, y, nu=0.3, mstop=40, offset=0.0, mode=mode, selection="random", seed=7)
+    order = np.random.default_rng(7).integers(0, 3, 40)
+    assert path.selected.tolist() == order.tolist()
+    coef, eta = np.zeros(path.coef.shape[1]), np.zeros(50)
+    for j in order:
+        theta = learners[j].fit(y - eta)
+        coef[path.slices[j]] += 0.3 * theta
+        eta += 0.3 * learners[j].Z @ theta
+    np.testing.assert_allclose(path.coef[-1], coef, atol=1e-10)
+    with pytest.raises(ValueError, match="'selection'"):
+        bst.boost(learners, y, selection="cyclic")
+
+
+@pytest.mark.parametrize("lam", [0.0, 4.0])
+def test_one_column_factors_are_the_general_ones(lam: float) -> None:
+    x = np.random.default_rng(4).normal(size=30)
+    one = bst.linear(x, lam=lam)
+    u = np.random.default_rng(5).normal(size=30)
+    assert one.fit(u)[0] == pytest.approx(x @ u / (x @ x + lam), rel=1e-12)
+    np.testing.assert_allclose(one.hat(), np.outer(x, x) / (x @ x + lam), atol=1e-12)
+    with pytest.raises(ValueError, match="'Z'"):
+        bst.linear(np.zeros(5))
+
+
+def test_critical_nu_along_a_path_at_fixed_weights_is_the_critical_nu() -> None:
+    X, _ = _design(40, 2)
+    learners = [bst.linear(X[:, j]) for j in range(2)]
+    w = np.exp(np.random.default_rng(6).normal(size=40))
+    along = bst.critical_nu_along(learners, np.array([0, 1, 1]), np.tile(w, (3, 1)))
+    by_hand = [2 * X[:, j] @ X[:, j] / (X[:, j] @ (w * X[:, j])) for j in (0, 1, 1)]
+    np.testing.assert_allclose(along, by_hand, rtol=1e-10)
+    assert along.min() == pytest.approx(bst.critical_nu(learners, w), rel=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["data", "gram"])
 def test_zero_iterations_return_the_start(mode: str) -> None:
     X, y = _design(30, 2)
     learners = [bst.linear(X[:, 0]), bst.linear(X[:, 1:], lam=1.0)]

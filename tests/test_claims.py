@@ -74,6 +74,7 @@ def test_claim_table_renders_the_list_once_with_citations_and_generic_fields():
     assert md.splitlines()[0] == ("- **C1** The largest η is best (main optimiser). {cite:p}`key2025` "
                                   "*Asserted at scale `book` and `paper`.*")
     assert "not asserted" in md.splitlines()[2] and "{cite:p}" not in md.splitlines()[1]
+    assert md.splitlines()[1].endswith("*Expected partial at scale `book`.*")
 
 
 def test_record_takes_texts_and_expectations_from_the_table():

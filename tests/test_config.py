@@ -5,7 +5,8 @@ from lrlab.config import SCALES, Param, Spec
 SPEC = Spec(
     "toy",
     (
-        Param("lrs", "floats", dict.fromkeys(SCALES, (0.1, 0.01)), "lrs", low=0.0, low_open=True, high=1.0),
+        Param("lrs", "floats", dict.fromkeys(SCALES, (0.1, 0.01)), "lrs", low=0.0, low_open=True, high=1.0,
+              distinct=True),
         Param("epochs", "int", {"quick": 2, "book": 100, "paper": 1000}, "epochs", low=1),
         Param("optimizer", "str", dict.fromkeys(SCALES, "sgd"), "opt", choices=("sgd", "adam")),
         Param("contrast", "bool", dict.fromkeys(SCALES, True), "contrast"),
@@ -41,6 +42,7 @@ def test_int_given_for_float_is_converted_and_float_int_accepted():
         ({"optimizer": "rmsprop"}, "one of 'sgd', 'adam'"),
         ({"contrast": "yes"}, "true or false"),
         ({"widths": [8, 0]}, "'widths'"),
+        ({"lrs": [0.1, 0.1]}, "list of distinct numbers"),
         ({"scale": "huge"}, "one of 'quick', 'book', 'paper'"),
         ({"seed": -1}, "'seed' = -1"),
         ({"epoch": 3}, "unknown parameter 'epoch'"),
@@ -50,6 +52,11 @@ def test_bad_values_name_parameter_value_and_allowed(kw, fragment):
     with pytest.raises(ValueError) as e:
         SPEC.resolve(**kw)
     assert fragment in str(e.value)
+
+
+def test_only_grids_ask_for_distinct_values():
+    assert SPEC.resolve(widths=[8, 8]).widths == (8, 8)  # a layer list may repeat a width
+    assert SPEC.resolve(lrs=[0.1, 0.2]).lrs == (0.1, 0.2)
 
 
 def test_cross_checks_run_after_presets():

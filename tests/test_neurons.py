@@ -39,3 +39,28 @@ def test_recorder_captures_activations_gradients_and_snapshots():
     assert all(p.grad is None for p in model.parameters()) is False  # our manual backward above
     np.testing.assert_allclose(out["probe_loss"].numpy(), _loss(model, x, y).detach().numpy(), rtol=1e-6)
     assert len(rec.layers) == 1 and rec.epochs == [0]
+
+
+def test_fluctuation_cancels_a_steady_drift_and_keeps_the_jitter():
+    t = np.arange(11.0)
+    drift = np.stack([2.0 * t, -0.5 * t], axis=1)[:, None, :]  # (T=11, K=1, units=2): pure drift
+    np.testing.assert_allclose(neurons.fluctuation(drift), [[0.0, 0.0]], atol=1e-12)
+    assert neurons.spread(drift)[0, 0] > 5  # the spread is all drift
+    jitter = drift + np.array([0.0, 1.0] * 5 + [0.0])[:, None, None]  # alternating ±1 on top of the drift
+    np.testing.assert_allclose(neurons.fluctuation(jitter), [[1.0, 1.0]])  # increments ±1 around their mean
+    np.testing.assert_allclose(neurons.fluctuation(jitter, start=4), [[1.0, 1.0]])
+    assert np.isnan(neurons.fluctuation(jitter, start=9)).all()  # one increment left: undefined
+
+
+def test_participation_curve_counts_per_threshold():
+    active = np.array([[0.0, 0.005, 0.02, 0.6, 1.0]])
+    np.testing.assert_array_equal(neurons.participation_curve(active, np.array([0.0, 0.01, 0.5])), [[4], [3], [2]])
+
+
+def test_bias_snapshots_are_copies_of_the_live_parameter():
+    model = BMLP([3, 4, 2], [0], activation=nn.ReLU)
+    lin = model.linears()[0]
+    snap = neurons.NeuronRecorder.bias_snapshot(lin)
+    with torch.no_grad():
+        lin.bias.add_(1.0)
+    np.testing.assert_allclose(snap + 1.0, neurons.NeuronRecorder.bias_snapshot(lin))

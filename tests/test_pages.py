@@ -1,14 +1,25 @@
 """The built book as a reader sees it: every page loaded in headless Chromium.
 
 Run after `make book` (``make pages`` does both). Checks every page: images load, no raw TeX is left (MathJax is
-served from the build), internal links and glossary references resolve; every chapter shows its scorecard and its
-exercises. A screenshot of each chapter page is saved under ``_build/screenshots/`` for review.
+served from the build), internal links and glossary references resolve, no JavaScript error reaches the console;
+every chapter shows its scorecard and its exercises, and its verdicts stay readable in the theme's dark mode.
+Screenshots of each chapter page, light and dark, are saved under ``_build/screenshots/`` for review.
+
+Most checks read the DOM Chromium dumps (``--dump-dom``). The console, the dark mode and the computed colours
+come through the DevTools protocol: one Chromium for the module, driven over ``--remote-debugging-pipe``
+(:class:`Browser`), which needs no library beyond the standard one.
 """
 
+import base64
+import contextlib
+import json
+import os
 import re
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -171,3 +182,257 @@ def test_teaching_page_renders_runtimes_and_experiments():
         assert re.search(rf"{chapter}\s+(not measured|[0-9])", text), f"teaching page: no run time for {chapter}"
     assert "learning goals" in text
     assert "Traceback" not in text, "a cell of the teaching page failed"
+
+
+# ---- the DevTools protocol: console errors, dark mode, computed colours -------------------------------------------
+
+
+class Browser:
+    """One headless Chromium driven over ``--remote-debugging-pipe``: JSON messages ended by NUL, our commands on
+    its file descriptor 3, its answers and events on 4."""
+
+    def __init__(self):
+        self.profile = tempfile.TemporaryDirectory()
+        cmd_r, cmd_w = os.pipe()
+        out_r, out_w = os.pipe()
+        self.proc = subprocess.Popen(
+            ["bash", "-c", f'exec "$0" "$@" 3<&{cmd_r} 4>&{out_w}', CHROMIUM, *FLAGS, "--remote-debugging-pipe",
+             f"--user-data-dir={self.profile.name}", "about:blank"],
+            pass_fds=(cmd_r, out_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(cmd_r)
+        os.close(out_w)
+        self.cmd, self.out = cmd_w, out_r
+        self.buffer, self.last_id, self.events = b"", 0, []
+
+    def _message(self, deadline: float) -> dict:
+        while b"\0" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("Chromium did not answer in time")
+            if select.select([self.out], [], [], left)[0]:
+                chunk = os.read(self.out, 1 << 20)
+                if not chunk:
+                    raise RuntimeError("Chromium closed its DevTools pipe")
+                self.buffer += chunk
+        message, _, self.buffer = self.buffer.partition(b"\0")
+        return json.loads(message)
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60):
+        self.last_id += 1
+        message = {"id": self.last_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self.cmd, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self._message(deadline)
+            if answer.get("id") == self.last_id:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                return answer.get("result", {})
+            self.events.append(answer)
+
+    def wait_for(self, method: str, session: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, event in enumerate(self.events):
+                if event.get("method") == method and event.get("sessionId") == session:
+                    return self.events.pop(i)
+            self.events.append(self._message(deadline))
+
+    def open(self, url: str, dark: bool = False, width: int = 1280, height: int = 2400) -> "Tab":
+        """A new tab showing ``url`` once loaded and typeset; ``dark``: the theme's dark mode (the reader's
+        saved choice, ``localStorage.mode``, and the system's ``prefers-color-scheme``)."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            self.send(f"{domain}.enable", session=session)
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
+        mode = "dark" if dark else "light"
+        self.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": mode}]},
+                  session)
+        self.send("Page.addScriptToEvaluateOnNewDocument",
+                  {"source": f"try {{ localStorage.setItem('mode', '{mode}'); }} catch (e) {{}}"}, session)
+        self.send("Page.navigate", {"url": url}, session)
+        self.wait_for("Page.loadEventFired", session)
+        tab = Tab(self, target, session)
+        tab.evaluate("(async () => { const m = window.MathJax && window.MathJax.startup;"
+                     " if (m && m.promise) { await m.promise; }"
+                     " await new Promise(r => setTimeout(r, 300)); })()")
+        return tab
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+            self.send("Browser.close", timeout=5)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.cmd)
+        os.close(self.out)
+        self.profile.cleanup()
+
+
+class Tab:
+    def __init__(self, browser: Browser, target: str, session: str):
+        self.browser, self.target, self.session = browser, target, session
+
+    def evaluate(self, expression: str):
+        result = self.browser.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                        "returnByValue": True}, self.session)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:60]}…: {result['exceptionDetails'].get('text')}")
+        return result["result"].get("value")
+
+    def errors(self) -> list[str]:
+        """What reached the console as an error: uncaught exceptions, ``console.error``/``console.assert``, and
+        the browser's own errors (a script, image or stylesheet that failed to load)."""
+        found = []
+        for event in self.browser.events:
+            if event.get("sessionId") != self.session:
+                continue
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                d = params["exceptionDetails"]
+                text = (d.get("exception") or {}).get("description") or d.get("text", "")
+                found.append(f"{text.splitlines()[0] if text else 'exception'} "
+                             f"({d.get('url', '')}:{d.get('lineNumber', 0) + 1})")
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+                args = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+                found.append(f"console.{params['type']}: {args}")
+            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+                entry = params["entry"]
+                found.append(f"{entry.get('text', '')} ({entry.get('url', '')})")
+        return found
+
+    def screenshot(self, path: Path, top: float = 0, width: int = 1280, height: int = 2400) -> None:
+        shot = self.browser.send("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": max(0.0, top), "width": width, "height": height, "scale": 1}}, self.session)
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def close(self) -> None:
+        self.browser.send("Target.closeTarget", {"targetId": self.target})
+        self.browser.events = [e for e in self.browser.events if e.get("sessionId") != self.session]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+def test_the_console_check_catches_errors(browser, tmp_path):
+    """The check below would see a broken page: an uncaught exception, console.error, a script that is missing."""
+    page = tmp_path / "bad.html"
+    page.write_text("<!doctype html><html><head><title>bad</title></head><body><p>text</p>"
+                    "<script>console.log('fine')</script><script>throw new Error('injected')</script>"
+                    "<script>console.error('also injected')</script><script src='missing.js'></script></body></html>")
+    tab = browser.open(page.as_uri())
+    errors = tab.errors()
+    tab.close()
+    assert len(errors) == 3, errors  # in any order: the missing script may be reported first
+    assert any("Error: injected" in e and "bad.html:1" in e for e in errors), errors
+    assert "console.error: also injected" in errors
+    assert any("missing.js" in e and "ERR_FILE_NOT_FOUND" in e for e in errors), errors
+    good = tmp_path / "good.html"
+    good.write_text("<!doctype html><html><body><script>console.log('fine'); console.warn('a warning')</script>")
+    tab = browser.open(good.as_uri())
+    assert tab.errors() == [], "a log or a warning is not an error"
+    tab.close()
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(HTML)))
+def test_page_has_no_javascript_errors(browser, page):
+    tab = browser.open(page.as_uri())
+    errors = tab.errors()
+    tab.close()
+    assert not errors, f"{page.relative_to(HTML)}: JavaScript errors in the console: {errors}"
+
+
+_RGB = re.compile(r"rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,/]\s*([\d.]+%?))?\s*\)")
+
+
+def _rgba(css: str) -> tuple[float, float, float, float]:
+    m = _RGB.fullmatch(css.strip())
+    assert m, f"a colour the test cannot read: {css!r}"
+    alpha = m.group(4) or "1"
+    a = float(alpha[:-1]) / 100 if alpha.endswith("%") else float(alpha)
+    return float(m.group(1)), float(m.group(2)), float(m.group(3)), a
+
+
+def _over(top: tuple, below: tuple) -> tuple:
+    """``top`` composited over the opaque colour ``below``."""
+    a = top[3]
+    return tuple(top[i] * a + below[i] * (1 - a) for i in range(3)) + (1.0,)
+
+
+def _luminance(rgb: tuple) -> float:
+    """WCAG 2 relative luminance of an sRGB colour with channels in 0–255."""
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple, b: tuple) -> float:
+    """WCAG 2 contrast ratio of two opaque colours (1 to 21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_contrast_ratio_is_wcags():
+    assert contrast((0, 0, 0), (255, 255, 255)) == pytest.approx(21)
+    assert contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)
+    assert _over((255, 0, 0, 0.5), (0, 0, 255, 1)) == (127.5, 0, 127.5, 1.0)
+
+
+VERDICT_COLOURS_JS = """
+[...document.querySelectorAll('.lrlab-verdict')].map(el => {
+  const layers = [];
+  for (let n = el; n; n = n.parentElement) { layers.push(getComputedStyle(n).backgroundColor); }
+  return {text: el.textContent.trim(), color: getComputedStyle(el).color, backgrounds: layers};
+})
+"""
+
+
+def verdict_contrasts(tab: Tab) -> list[tuple[str, float, str, str]]:
+    """(verdict, contrast ratio, text colour, background) of every verdict on the page, as the browser computes
+    them: the text colour after every style sheet, the background composited from the verdict up to the page."""
+    out = []
+    for v in tab.evaluate(VERDICT_COLOURS_JS):
+        bg = (255.0, 255.0, 255.0, 1.0)  # the canvas under everything
+        for layer in reversed(v["backgrounds"]):
+            bg = _over(_rgba(layer), bg)
+        fg = _rgba(v["color"])
+        out.append((v["text"], contrast(_over(fg, bg), bg), v["color"], "rgb({:.0f}, {:.0f}, {:.0f})".format(*bg[:3])))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["dark", "light"])
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_verdicts_are_readable_in_light_and_dark_mode(browser, chapter, mode):
+    """Every verdict's colour against the page behind it: a contrast ratio of at least 3 (WCAG's minimum for
+    large or bold text; the verdicts are bold). A screenshot of the scorecard in dark mode is kept for review."""
+    page = HTML / "chapters" / f"{chapter}.html"
+    tab = browser.open(page.as_uri(), dark=mode == "dark")
+    try:
+        assert tab.evaluate("document.documentElement.dataset.theme") == mode, f"the theme is not in {mode} mode"
+        found = verdict_contrasts(tab)
+        assert len(found) >= 3, f"{chapter}: the scorecard shows its verdicts"
+        low = [f for f in found if f[1] < 3]
+        assert not low, f"{chapter}, {mode} mode: verdicts hard to read (verdict, ratio, colour, background): {low}"
+        if mode == "dark":
+            shots = ROOT / "_build" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            top = tab.evaluate("(() => { const t = document.querySelector('.lrlab-scorecard');"
+                               " return t ? t.getBoundingClientRect().top + window.scrollY - 600 : 0; })()")
+            tab.screenshot(shots / f"{chapter}-dark.png", top=top)
+            assert (shots / f"{chapter}-dark.png").stat().st_size > 10_000, "dark screenshot"
+    finally:
+        tab.close()

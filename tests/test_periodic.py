@@ -107,6 +107,7 @@ def test_equilibrium_elr_is_a_fixed_point():
         lambda: pr.fit_loglog([1.0, 1.0], [2.0, 3.0]),
         lambda: pr.decay_phases([0, 1], [1, 1], [1, 1], pd.DataFrame(), 0.1, 0.1, late=0.0),
         lambda: pr.detect([0, 0], [1, 1], [1, 1], [1, 1], 0.1),
+        lambda: pr.phase_order([1, 2], [1, 1], [1, 1], [1, 1], [1], converged=1.0),
     ],
 )
 def test_bad_arguments_raise_value_error(call):
@@ -183,7 +184,7 @@ def test_detector_thresholds_matter():
     assert len(pr.events(loose)) == len(EVENTS)
 
 
-def test_decay_rates_and_mechanism_on_the_sawtooth():
+def test_decay_rates_and_phase_order_on_the_sawtooth():
     lr, wd = 0.1, 0.01
     s = _sawtooth(lr=lr, wd=wd)
     ev = pr.events(pr.detect(s.step, s.rho, s.loss, s.eff_grad, lr=lr))
@@ -191,16 +192,24 @@ def test_decay_rates_and_mechanism_on_the_sawtooth():
     assert len(rates) == len(EVENTS) - 1
     np.testing.assert_allclose(rates.ratio, 1.0, rtol=1e-6)
     np.testing.assert_allclose(rates.elr_ratio, 1.0, rtol=1e-6)
-    order = pr.mechanism(s.step, s.rho, s.elr, s.eff_grad, ev)
+    order = pr.phase_order(s.step, s.rho, s.loss, s.eff_grad, ev.step)
+    assert list(order.event) == list(range(1, len(EVENTS)))  # the first event has no period before it
     assert order.ordered.all()
+    assert (order.rho_min < order.jump).all() and (order.grad_onset <= order.jump).all()
+    # every window is centred on its onset, half the gap to the nearer neighbour wide on each side
+    gaps = np.diff(EVENTS)
+    half = [min([gaps[k - 1], *gaps[k : k + 1]]) / 2 for k in range(1, len(EVENTS))]
+    np.testing.assert_allclose(order.end - order.start, 2 * np.array(half), atol=20)
 
 
-def test_mechanism_flags_a_jump_before_the_spike():
+def test_phase_order_flags_a_norm_jump_before_the_spike():
     s = _sawtooth()
     ev = pr.events(pr.detect(s.step, s.rho, s.loss, s.eff_grad, lr=0.1))
-    ev.loc[0, "step_grad_peak"] = ev.loc[0, "step_rho_peak"] + 10
-    order = pr.mechanism(s.step, s.rho, s.elr, s.eff_grad, ev)
-    assert not order.ordered.iloc[0] and order.ordered.iloc[1:].all()
+    early = s.assign(rho=np.r_[s.rho.to_numpy()[6:], np.repeat(s.rho.iloc[-1], 6)])  # ρ jumps 60 steps early
+    order = pr.phase_order(early.step, early.rho, early.loss, early.eff_grad, ev.step)
+    assert not order.spike_first.any() and not order.ordered.any()
+    flat = s.assign(eff_grad=np.where(s.eff_grad >= 50, 50.0, 20.0))  # no convergence between the spikes
+    assert not pr.phase_order(flat.step, flat.rho, flat.loss, flat.eff_grad, ev.step).converged.any()
 
 
 def test_fit_loglog_recovers_an_exact_power_law():
@@ -302,8 +311,10 @@ def test_presets_resolve_and_validate():
         assert cfg.scale == scale
     with pytest.raises(ValueError, match="wd"):
         study.SPEC.resolve(scale="book", wd=1.5)
-    with pytest.raises(ValueError, match="scan_lrs"):
-        study.SPEC.resolve(scale="book", scan_lrs=[0.1, 0.1])
+    with pytest.raises(ValueError, match="scan_etalambdas"):
+        study.SPEC.resolve(scale="book", scan_etalambdas=[1e-3, 1e-3])
+    with pytest.raises(ValueError, match="scan_etalambdas"):
+        study.SPEC.resolve(scale="book", scan_etalambdas=[1e-3, 0.5])  # λ = 0.5 / 0.4 > 1
     with pytest.raises(ValueError, match="lr \\* wd"):
         study.SPEC.resolve(scale="book", wd=0.6)
     with pytest.raises(ValueError, match="probe_every"):
@@ -312,14 +323,48 @@ def test_presets_resolve_and_validate():
         study.SPEC.resolve(scale="quick", nonsense=1)
 
 
-def test_sgd_grid_roles():
+def test_the_scan_varies_lambda_at_fixed_eta_and_eta_at_fixed_lambda():
     cfg = study.SPEC.resolve(scale="book")
-    g = study.sgd_grid(cfg)
-    assert len(g) == g[["lr", "wd", "fixed"]].drop_duplicates().shape[0] * cfg.n_seeds
-    assert set(g[g.panel].lr) == set(cfg.lrs) and set(g[g.scan].lr) == set(cfg.scan_lrs)
-    ctl = g[g.control]
-    assert ctl.fixed.all() and set(ctl.lr) == {cfg.control_lr}
-    assert ((g.lr == cfg.control_lr) & ~g.fixed).sum() == cfg.n_seeds  # the free-norm twin
+    sc = study.scan_configs(cfg)
+    lam, eta = sc[sc.series.isin(["lambda", "both"])], sc[sc.series.isin(["eta", "both"])]
+    assert (lam.lr == cfg.scan_lr).all() and (eta.wd == cfg.scan_wd).all()
+    np.testing.assert_allclose(sc.lr * sc.wd, sc.eta_lambda, rtol=1e-9)
+    assert max(cfg.scan_etalambdas) / min(cfg.scan_etalambdas) >= 10 - 1e-9  # a decade
+    pairs = sc.groupby(sc.eta_lambda.round(12)).size()
+    assert (pairs[pairs.index > min(cfg.scan_etalambdas)] == 2).all()  # each larger ηλ by two (η, λ)
+
+
+def test_grid_roles():
+    cfg = study.SPEC.resolve(scale="book")
+    g = study.grid(cfg)
+    keys = ["lr", "wd", "fixed", "bn", "run", "control"]
+    for _, rows in g.groupby(keys):
+        assert rows.seed.is_unique
+    assert set(g[g.panel].lr) == set(cfg.lrs) and (g[g.panel].wd == cfg.wd).all()
+    long = g[g.run == "long"]
+    assert len(long) and np.allclose(long.lr * long.wd, min(cfg.scan_etalambdas))
+    assert (g[g.scan].groupby(["lr", "wd"]).seed.nunique() >= cfg.scan_seeds).all()
+    ctl = g[g.control != ""].drop_duplicates("control").set_index("control")
+    assert set(ctl.index) == {"fixed_destab", "no_wd", "no_bn"}
+    assert ctl.fixed["fixed_destab"] and not ctl.fixed["no_wd"]
+    assert ctl.wd["no_wd"] == 0 and not ctl.bn["no_bn"] and ctl.elr0["fixed_destab"] == cfg.control_elr
+    twin = g[g.twin]
+    assert (twin.lr == cfg.control_lr).all() and (twin.wd == cfg.wd).all() and not twin.fixed.any()
+
+
+def test_fixed_norm_control_starts_and_stays_at_its_elr():
+    cfg = study.SPEC.resolve(scale="quick", epochs=2, n_train=64, n_test=16, batch_size=32, probe_every=1, every=1)
+    ds = study.dataset(cfg)
+    labels = pd.DataFrame({"lr": [0.4, 0.4, 0.4], "wd": [0.01] * 3, "seed": [0, 0, 0], "fixed": [True, False, False],
+                           "bn": [True, True, False], "elr0": [0.06, float("nan"), float("nan")]})
+    r = study.run(cfg, ds, labels, name="t", epochs=2, batch_size=32, progress=False)
+    a = r.steps
+    np.testing.assert_allclose(0.4 / a["rho_after"][:, 0] ** 2, 0.06, rtol=1e-5)
+    np.testing.assert_allclose(0.4 / a["rho_before"][0, 0] ** 2, 0.06, rtol=1e-5)
+    # without BN the gradient is no longer orthogonal to the weights: the norm recursion misses
+    res = [np.abs(pr.one_step_residual(a["rho_before"][:, c], a["rho_after"][:, c], a["grad_norm"][:, c], 0.4,
+                                       0.01)).max() for c in (1, 2)]
+    assert res[0] < 1e-4 < res[1]
 
 
 def test_paper_scale_code_path_runs_on_fake_cifar(monkeypatch):
@@ -332,10 +377,52 @@ def test_paper_scale_code_path_runs_on_fake_cifar(monkeypatch):
 
     monkeypatch.setattr(study.experiments.data, "cifar10", fake_cifar10)
     cfg = study.SPEC.resolve(scale="paper", width=2, n_train=24, n_test=8, batch_size=8, epochs=2, gd_n=24,
-                             gd_epochs=2, all_trained_epochs=1, probe_every=1, every=1, n_seeds=1, window=2)
+                             gd_epochs=2, all_trained_epochs=1, scan_epochs=2, scan_seeds=1, probe_every=1, every=1,
+                             n_seeds=1, window=2)
     ds = study.dataset(cfg)
     assert tuple(ds.x.shape) == (24, 3, 32, 32)
     res = study.run_all(cfg, ds, progress=False)
-    assert res.sgd.steps["loss"].shape == (6, len(study.sgd_grid(cfg)))
+    g = study.grid(cfg)
+    assert res.sgd.steps["loss"].shape == (6, int((g.run == "sgd").sum()))
+    assert not (~g.bn).any()  # ConvNetSI has no variant without BN: that control is the MLP's
     card = study.scorecard(cfg, res)
-    assert [c.id for c in card.claims] == [f"C{i}" for i in range(1, 10)]
+    assert [c.id for c in card.claims] == [f"C{i}" for i in range(1, 11)]
+
+
+def test_scan_fits_and_intervals_on_an_exact_law():
+    """A period of exactly c/(ηλ) in both series gives slope −1 in every seed, equal pairs, and intervals that
+    contain the truth; a period that follows λ alone in the η-series is caught by the pairs."""
+    from lrlab.studies.periodic_bn_wd.analysis import interval, scan_fits
+
+    cfg = study.SPEC.resolve(scale="book")
+    sc = study.scan_configs(cfg)
+    rows = [{**r, "seed": s, "periods": 3, "mean_period": (1.2 + 0.01 * s) / r["eta_lambda"], "used": True}
+            for s in range(5) for r in sc.to_dict("records")]
+    f = scan_fits(pd.DataFrame(rows))
+    np.testing.assert_allclose(f.slope, -1.0, atol=1e-9)
+    np.testing.assert_allclose(f.log_ratio, 0.0, atol=1e-9)
+    assert (f.pairs == len(cfg.scan_etalambdas) - 1).all() and (f.n == len(sc)).all()
+    m, se, lo, hi = interval(f.slope + np.linspace(-0.1, 0.1, 5))
+    assert math.isclose(m, -1.0) and lo < -1.0 < hi and se > 0
+    bad = [{**r, "mean_period": r["mean_period"] * (r["lr"] / cfg.scan_lr if r["series"] == "eta" else 1.0)}
+           for r in rows]  # the η-series' period no longer follows η
+    fb = scan_fits(pd.DataFrame(bad))
+    assert (fb.log_ratio > np.log(1.5)).all() and (fb.eta_slope > -0.5).all()
+
+
+@pytest.mark.parametrize("name", ["no_weight_decay", "decoupled_weight_decay", "norm_frozen"])
+def test_each_mutant_breaks_its_mechanism_in_the_optimiser(name):
+    mutant = {m.name: m for m in study.MUTANTS}[name]
+    labels = pd.DataFrame({"lr": [0.5, 0.2], "wd": [0.1, 0.1], "seed": [0, 1], "fixed": [False, False]})
+    model = SIMLP([12, 16, 16, 10], labels.seed.tolist())
+    params = [p for p in model.parameters() if p.requires_grad]
+    plain = study.experiments.make_optimizer(model, params, labels)
+    with mutant.active():
+        opt = study.experiments.make_optimizer(model, params, labels)
+    assert not plain.sphere.mask.any() and torch.allclose(plain.wd, torch.tensor([0.1, 0.1]))
+    if name == "no_weight_decay":
+        assert (opt.wd == 0).all()
+    elif name == "decoupled_weight_decay":  # decay per step λ, whatever η
+        torch.testing.assert_close(opt.lr * opt.wd, torch.tensor([0.1, 0.1]))
+    else:
+        assert opt.sphere.mask.all()

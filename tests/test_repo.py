@@ -190,20 +190,29 @@ def test_teaching_page_commands_are_valid():
             pytest.fail(f"teaching page: `{command}` is not a valid command: {e}")
 
 
-def test_environment_yml_mirrors_requirements():
-    reqs = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+def _pins(lock: str) -> list[str]:
+    """``name==version`` of every package a lock file pins, in its order."""
+    return re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.\-]*==\S+)", (ROOT / lock).read_text(), re.M)
+
+
+def test_environment_yml_mirrors_the_development_lock():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert [p for p in pip if p != "-e ."] == reqs
+    assert [p for p in pip if not p.startswith("-")] == _pins("requirements-dev.txt")
+    assert "-e ." in pip and "--extra-index-url https://download.pytorch.org/whl/cpu" in pip  # torch's CPU build
     assert "python=3.11" in env["dependencies"]
 
 
-def test_requirements_are_pinned_and_torch_is_the_cpu_release():
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^ ]+", line), line
-    assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text().splitlines()
+@pytest.mark.parametrize("lock", ["requirements.txt", "requirements-dev.txt"])
+def test_locks_pin_every_package_and_torch_is_the_cpu_release(lock):
+    text = (ROOT / lock).read_text()
+    for line in text.splitlines():
+        if line and not line.startswith((" ", "#")):
+            assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*==\S+ \\", line), f"{lock}: {line}"
+    assert "torch==2.13.0+cpu" in _pins(lock)
+    torch_hashes = re.search(r"^torch==2\.13\.0\+cpu \\\n((?:\s+--hash=\S+.*\n)+)", text, re.M).group(1)
+    assert re.findall(r"sha256:(\w+)", torch_hashes) == [
+        "6746dbcbeb526eb61330b76b41ff1b4eb848951103a892eeb080dfa2b264667b"], "the CPU wheel (about 190 MB), not CUDA"
 
 
 def test_every_chapter_is_in_the_toc():

@@ -275,6 +275,28 @@ def test_si_probe_returns_k_values():
     assert torch.allclose(out["angle"], torch.zeros(2, dtype=torch.float64), atol=1e-3)
 
 
+def test_step_angle_of_a_projected_step_is_arctan_elr_times_effective_gradient():
+    x, y = _batch(n=16)
+    m = SIMLP([6, 8, 8, 4], seeds=[0, 1])
+    elr = torch.tensor([0.05, 50.0])
+    proj = si.Projector(m)
+    opt = SGD(m.parameters(), lr=si.lr_for_elr(elr, proj.rho0.double()).float(), sphere=proj)
+    hook = si.StepAngle(m, every=1)
+    assert torch.isnan(hook.last).all()
+    hook(m)  # the snapshot before the first measured step
+    losses = cross_entropy(m, x, y)
+    grads = torch.autograd.grad(losses.sum(), si_parameters(m), retain_graph=True)
+    eff = si.rho(m).double() * torch.cat([g.reshape(2, -1) for g in grads], 1).double().norm(dim=1)
+    losses.sum().backward()
+    opt.step()
+    hook(m)
+    want = si.angular_step_bound(elr.double(), eff)
+    assert torch.allclose(hook.last, want, rtol=1e-4) and bool((hook.last < math.pi / 2).all())
+    assert hook.last[1] > math.radians(80)  # a huge ELR: nearly a right angle, never more
+    assert si.angular_step_bound(1.0, 1.0) == pytest.approx(math.pi / 4)
+    assert np.allclose(si.angular_step_bound(np.array([0.0, 1e9]), np.array([1.0, 1.0])), [0.0, math.pi / 2])
+
+
 # ---- the toy example --------------------------------------------------------------------------------------------
 
 
@@ -366,14 +388,15 @@ def test_sphere_training_is_deterministic_and_stays_on_the_sphere():
 def test_classify_rules():
     s = pd.DataFrame(
         {
-            "status": ["finished"] * 4,
-            "train_loss": [0.01, 0.05, 0.3, 4.0],
-            "train_acc": [1.0, 0.99, 0.9, 0.11],
-            "trend": [0.4, 0.5, 1.0, 1.0],
-            "spread": [2.0, 30.0, 2.0, 1.5],
+            "status": ["finished"] * 5,
+            "loss0": [4.0] * 5,
+            "train_loss": [0.01, 0.05, 0.3, 4.0, 2.5],
+            "train_acc": [1.0, 0.99, 0.9, 0.11, 0.5],  # the last: above chance, yet it has not learnt
+            "trend": [0.4, 0.5, 1.0, 1.0, 1.0],
+            "spread": [2.0, 30.0, 2.0, 1.5, 1.5],
         }
     )
-    assert list(ex.classify(s)) == ["convergence", "equilibrium", "equilibrium", "divergence"]
+    assert list(ex.classify(s)) == ["convergence", "equilibrium", "equilibrium", "divergence", "divergence"]
     assert ex.ordered(["convergence", "equilibrium", "divergence"])
     assert not ex.ordered(["convergence", "equilibrium", "convergence"])
 

@@ -148,6 +148,38 @@ def test_tracker_v0_warm_starts_the_first_call():
     assert first.matvecs < init.matvecs and first.matvecs <= 2
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_warm_started_lanczos_along_a_trajectory_agrees_with_cold_starts(activation):
+    """Along a gradient-descent trajectory that sharpens to the edge and oscillates there (the chapter's use), the
+    tracker, each call warm-started from the previous eigenvector, finds the same top eigenvalue as a cold start
+    from a fresh random vector at the same point and as the exact Hessian, and needs fewer products in total."""
+    gen = torch.Generator().manual_seed(11)
+    x = torch.randn(40, 5, generator=gen, dtype=torch.float64)
+    y = torch.sign(torch.randn(40, generator=gen, dtype=torch.float64))
+    net = models.scalar_net(models.mlp(5, (12,), 1, 3, activation), 1).double()
+    params = list(net.parameters())
+    top0 = float(torch.linalg.eigvalsh(exact_hessian(net, x, y))[-1])
+    lr = 2 / (2.5 * top0)  # starts well below the edge; the network sharpens towards 2/η
+    tracker = sharpness.SharpnessTracker(tol=1e-7, seed=0)
+    warm = cold = 0
+    ratios = []
+    for step in range(301):
+        loss = models.half_mse(net(x), y)
+        op = sharpness.hessian_operator(net, x, y, loss)
+        if step % 10 == 0:
+            w = tracker.measure(op)
+            c = sharpness.lanczos(sharpness.hessian_operator(net, x, y), tol=1e-7, seed=1000 + step)
+            assert w.value == pytest.approx(c.value, rel=1e-5), step
+            if step % 50 == 0:
+                exact = float(torch.linalg.eigvalsh(exact_hessian(net, x, y))[-1])
+                assert w.value == pytest.approx(exact, rel=1e-5), step
+            warm, cold = warm + (w.matvecs if step else 0), cold + (c.matvecs if step else 0)
+            ratios.append(w.value * lr / 2)
+        eos_ntk.experiments.gd_step(params, op.gradient(), lr)
+    assert max(ratios) > 0.9  # the trajectory did reach the edge: the eigenvector moved, not a frozen problem
+    assert warm < cold
+
+
 def test_gd_run_trajectory_does_not_depend_on_how_often_sharpness_is_measured():
     """Measuring reuses the step's gradient (HessianOperator): the weights must be bitwise those of plain GD."""
     gen = torch.Generator().manual_seed(0)
@@ -212,8 +244,8 @@ def test_top_ritz_is_bitwise_scipys_tridiagonal_solver():
 
 
 def _networks():
-    """The chapter's networks in float64 (fc-tanh of one and two hidden layers, three outputs, the two-layer linear
-    network), each with its data."""
+    """The chapter's networks in float64 (fc-tanh of one and two hidden layers, three outputs, fc-relu with one and
+    three outputs, the two-layer linear network), each with its data."""
     gen = torch.Generator().manual_seed(7)
     x = torch.randn(20, 3, generator=gen, dtype=torch.float64)
     y1, y3 = torch.randn(20, generator=gen, dtype=torch.float64), torch.randn(20, 3, generator=gen, dtype=torch.float64)
@@ -221,6 +253,8 @@ def _networks():
         "tanh 3-6-1": (models.scalar_net(models.tanh_mlp(3, (6,), 1, 0), 1).double(), x, y1),
         "tanh 3-5-4-1": (models.scalar_net(models.tanh_mlp(3, (5, 4), 1, 1), 1).double(), x, y1),
         "tanh 3-5-4-3": (models.scalar_net(models.tanh_mlp(3, (5, 4), 3, 2), 3).double(), x, y3),
+        "relu 3-5-4-1": (models.scalar_net(models.mlp(3, (5, 4), 1, 4, "relu"), 1).double(), x, y1),
+        "relu 3-6-3": (models.scalar_net(models.mlp(3, (6,), 3, 5, "relu"), 3).double(), x, y3),
         "linear 3-7-1": (models.two_layer_linear(3, 7, 3).double(), x, y1),
     }
 
@@ -254,19 +288,24 @@ def test_r_operator_in_float32_agrees_with_double_backward():
 
 def test_hessian_operator_uses_the_r_operator_only_where_it_applies():
     x, y = torch.randn(8, 3), torch.randn(8)
-    relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1), models.Squeeze())
+    gelu = nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 1), models.Squeeze())
     frozen = models.scalar_net(models.tanh_mlp(3, (4,), 1, 0), 1)
     frozen[0].bias.requires_grad_(False)
     tanh_last = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Tanh())
     wide_squeeze = nn.Sequential(nn.Linear(3, 2), models.Squeeze())
-    for model in (relu, frozen, tanh_last, wide_squeeze, nn.Sequential(), nn.Linear(3, 1)):
+    for model in (gelu, frozen, tanh_last, wide_squeeze, nn.Sequential(), nn.Linear(3, 1)):
         assert sharpness.fc_layers(model) is None
-    op = sharpness.hessian_operator(relu, x, y)
+    op = sharpness.hessian_operator(gelu, x, y)
     assert type(op) is sharpness.HessianOperator
-    layers, tanh = sharpness.fc_layers(models.two_layer_linear(3, 5, 0))
-    assert len(layers) == 2 and tanh == [False]
-    with pytest.raises(ValueError, match="tanh must flag"):
+    layers, acts = sharpness.fc_layers(models.two_layer_linear(3, 5, 0))
+    assert len(layers) == 2 and acts == [None]
+    assert sharpness.fc_layers(models.mlp(3, (4, 4), 2, 0, "relu"))[1] == ["relu", "relu"]
+    with pytest.raises(ValueError, match="acts must name"):
         sharpness.MLPHessian(layers, [True, True], x, y, models.half_mse(torch.zeros(8), y))
+    with pytest.raises(ValueError, match="not allowed"):
+        sharpness.MLPHessian(layers, ["gelu"], x, y, models.half_mse(torch.zeros(8), y))
+    with pytest.raises(ValueError, match="activation"):
+        models.mlp(3, (4,), 1, 0, "gelu")
 
 
 class _Root(nn.Module):
@@ -435,9 +474,25 @@ def test_half_mse_is_cohens_convention():
 
 def test_parity_target_and_sharp_every():
     np.testing.assert_array_equal(eos_ntk.parity_target(np.array([0, 1, 2, 7])), [1, -1, 1, -1])
+    np.testing.assert_array_equal(eos_ntk.onehot_target(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
     assert eos_ntk.sharp_every(0.1, 10.0) == 100
-    assert eos_ntk.sharp_every(0.8, 10.0) == 13
-    assert eos_ntk.sharp_every(100.0, 1.0) == 1
+    assert eos_ntk.sharp_every(0.4, 10.0) == 26 and eos_ntk.sharp_every(0.8, 10.0) == 14
+    assert eos_ntk.sharp_every(100.0, 1.0) == 2
+
+
+@pytest.mark.parametrize("dt", [1.0, 2.0, 5.0, 10.0])
+def test_sharpness_strides_are_even_at_every_scale(dt):
+    """An odd stride reads the two sides of EoS's period-two oscillation alternately."""
+    for lr in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2, 3.0):
+        every = eos_ntk.sharp_every(lr, dt)
+        assert every % 2 == 0 and every >= dt / lr - 1e-9
+    for scale in ("quick", "book", "paper"):
+        cfg = eos_ntk.SPEC.resolve(scale=scale)
+        for lr in (*cfg.lrs, *cfg.relu_lrs, *cfg.multi_lrs):
+            assert eos_ntk.sharp_every(lr, cfg.sharp_dt) % 2 == 0
+        for lr in cfg.linear_lrs:
+            assert eos_ntk.sharp_every(lr, eos_ntk.LINEAR_SHARP_DT) % 2 == 0
+        assert cfg.trace_every % 2 == 0
 
 
 def test_gd_on_quadratic_is_stable_iff_sharpness_below_two_over_lr():
@@ -470,47 +525,61 @@ def test_spec_validates_parameters():
         eos_ntk.SPEC.resolve(scale="quick", n=2000, ntk_n=100, trace_n=100)
     with pytest.raises(ValueError, match="'linear_top_k'"):
         eos_ntk.SPEC.resolve(scale="quick", linear_top_k=100)
+    with pytest.raises(ValueError, match="'top_k'"):
+        eos_ntk.SPEC.resolve(scale="quick", trace_n=5)
+    with pytest.raises(ValueError, match="'multi_ntk_n'"):
+        eos_ntk.SPEC.resolve(scale="quick", multi_n=20, multi_ntk_n=30)
+    with pytest.raises(ValueError, match="'top_k'"):
+        eos_ntk.SPEC.resolve(scale="quick", multi_ntk_n=5)
+    eos_ntk.SPEC.resolve(scale="quick", multiclass=False, multi_ntk_n=5)  # not run: not checked
     with pytest.raises(ValueError, match="'dataset'"):
         eos_ntk.SPEC.resolve(scale="quick", dataset="mnist")
 
 
+def _tiny(**kw):
+    base = dict(n=60, ntk_n=60, trace_n=30, lrs=(0.4, 0.8), trace_lr=0.4, trace_steps=8, loss_goal=0.1,
+                relu_lrs=(0.1, 0.6), multi_n=40, multi_ntk_n=12, multi_lrs=(0.2, 0.6), linear_lrs=(0.3, 0.6, 1.0),
+                linear_n=40, linear_d=6, linear_width=8, linear_loss_goal=0.01)
+    return eos_ntk.SPEC.resolve(scale="quick", **{**base, **kw})
+
+
 def test_small_grid_deterministic_and_scored():
-    cfg = eos_ntk.SPEC.resolve(scale="quick", n=60, ntk_n=60, trace_n=30, lrs=(0.4, 0.8), trace_lr=0.8,
-                               trace_steps=8, loss_goal=0.1, linear_lrs=(0.3, 0.6, 1.0), linear_n=40,
-                               linear_d=6, linear_width=8, linear_loss_goal=0.01)
+    cfg = _tiny()
     data = eos_ntk.load_data(cfg)
     a = eos_ntk.run_grid(cfg, data)
     b = eos_ntk.run_grid(cfg, data)
-    pd_cols = ["steps", "kta_final", "sharp_final", f"A{cfg.top_k}_final"]
-    np.testing.assert_array_equal(a.runs[pd_cols].to_numpy(), b.runs[pd_cols].to_numpy())
+    cols = ["steps", "kta_final", "sharp_final", "A_final"]
+    np.testing.assert_array_equal(a.runs[cols].to_numpy(), b.runs[cols].to_numpy())
     assert set(a.runs["status"]) <= {"stopped", "max_steps", "diverged"}
+    assert list(a.settings["setting"]) == ["tanh", "relu", "multiclass"]
+    assert a.runs.loc[a.runs.setting == "multiclass", "k"].iloc[0] == cfg.top_k * eos_ntk.CLASSES
     lin, hist = eos_ntk.run_linear(cfg)
-    assert len(lin) == 3 and {"seed", "lr", "step", "sharpness"} <= set(hist.columns)
+    assert len(lin) == 3 and {"seed", "lr", "step", "sharpness", "probe"} <= set(hist.columns)
     a.linear, a.linear_history = lin, hist
     card = eos_ntk.scorecard(cfg, a)
-    assert [c.id for c in card.claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert [c.id for c in card.claims] == [c.id for c in eos_ntk.CLAIMS]
     card.check()  # nothing is asserted at quick
     import matplotlib.pyplot as plt
 
-    for fig in (eos_ntk.figures.fig_training(a, cfg.seed), eos_ntk.figures.fig_alignment(a, cfg.top_k),
-                eos_ntk.figures.fig_spectrum(a, cfg.seed), eos_ntk.figures.fig_linear(a, cfg.seed, cfg.linear_top_k),
-                eos_ntk.figures.fig_catapult(a, cfg.seed)):
+    for fig in (eos_ntk.figures.fig_training(a, cfg.seed), eos_ntk.figures.fig_alignment(a),
+                eos_ntk.figures.fig_spectrum(a, cfg.seed), eos_ntk.figures.fig_linear(a, cfg.seed),
+                eos_ntk.figures.fig_catapult(a, cfg.seed), eos_ntk.figures.fig_effects(a),
+                eos_ntk.figures.fig_ntk_edge(a), eos_ntk.figures.fig_trace(a, cfg.seed)):
         assert len(fig.axes) >= 2
         plt.close(fig)
-    if len(a.trace):
-        plt.close(eos_ntk.figures.fig_trace(a, cfg.seed))
     assert {"sharp_over_train", "matvecs_per_call"} <= set(eos_ntk.cost_table(a).columns)
 
 
 def test_multi_output_grid_runs():
     """The scale-`paper` path: ten one-hot outputs, an (n·10 × n·10) NTK and y flattened example-major."""
-    cfg = eos_ntk.SPEC.resolve(scale="quick", n=30, ntk_n=12, trace_n=6, widths=(8,), lrs=(0.5,), trace_lr=0.5,
-                               trace_steps=4, loss_goal=0.2, max_steps=300, linear_lrs=(0.3,))
+    cfg = eos_ntk.SPEC.resolve(scale="quick", n=30, ntk_n=12, trace_n=6, top_k=5, widths=(8,), lrs=(0.5,),
+                               trace_lr=0.5, trace_steps=4, loss_goal=0.2, max_steps=300, linear_lrs=(0.3,),
+                               relu=False, multiclass=False)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(30, 5, generator=gen)
     y = torch.eye(10)[torch.randint(0, 10, (30,), generator=gen)]
     res = eos_ntk.run_grid(cfg, eos_ntk.Data("toy", x, y, "none"), n_show=5)
     row = res.runs.iloc[0]
     assert row["status"] in {"stopped", "max_steps"}
-    assert 0 < row["kta_final"] <= 1 and 0 < row["A10_final"] <= 1
+    assert 0 < row["kta_final"] <= 1 and 0 < row["A_final"] <= 1 and row["k"] == 50
     assert res.spectra["i"].max() == 5

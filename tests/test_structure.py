@@ -17,8 +17,9 @@ CHAPTERS = studies.available()
 MAX_LINES = 600
 
 # Rooms that run chapters (they may import the studies); every other room is library and must not.
-APPLICATION = ("lrlab.chapter", "lrlab.runs", "lrlab.sweep", "lrlab.cli", "lrlab.report", "lrlab.book", "lrlab.timings",
-               "lrlab.studies")
+APPLICATION = ("lrlab.chapter", "lrlab.runs", "lrlab.sweep", "lrlab.cli", "lrlab.report", "lrlab.book",
+               "lrlab.timings", "lrlab.audit.registry", "lrlab.audit.runner", "lrlab.audit.page",
+               "lrlab.audit.params", "lrlab.audit.command", "lrlab.studies")
 
 
 def _name(path: Path) -> str:
@@ -167,3 +168,33 @@ def test_docs_explain_and_do_not_narrate(path):
         text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
     hits = [m.group(0) for m in NARRATION.finditer(text)]
     assert not hits, f"{path.relative_to(ROOT)}: {hits}"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_claim_names_its_source_class(name):
+    from lrlab.claims import SOURCE_KINDS
+
+    for spec in studies.load(name).CLAIMS:
+        assert spec.kind in SOURCE_KINDS, f"{name} {spec.id}: kind must be one of {SOURCE_KINDS}"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_the_ledger_accounts_for_every_claim(name):
+    """A claim table cannot change without a ledger entry (``python -m lrlab.chapter --ledger NAME``)."""
+    from lrlab import ledger
+
+    table = studies.load(name).CLAIMS
+    assert table.ledger, f"{name}: no verdict ledger (lrlab/studies/{name}/ledger.py)"
+    assert ledger.problems(table, table.ledger) == []
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_each_chapter_declares_at_least_three_mutants_aimed_at_its_claims(name):
+    from lrlab.audit import registry
+
+    found = registry.of(name)
+    assert len(found) >= 3, f"{name}: at least three mutants (lrlab/studies/{name}/mutants.py)"
+    ids = {c.id for c in studies.load(name).CLAIMS}
+    for m in found.values():
+        assert m.targets and set(m.targets) <= ids, f"{name} mutant {m.name}: targets {m.targets} not in {ids}"
+        assert m.mechanism.strip() and m.patches, f"{name} mutant {m.name}: say what it breaks, and how"

@@ -8,6 +8,8 @@ run the fluctuations chapter itself at scale quick, on the local pool and on a D
 
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ import pandas as pd
 import pytest
 
 from lrlab import cli, sweep
+from lrlab.claims import VERDICTS
 
 CHAPTER = "fluctuations"
 KEY_INPUTS = sweep.key_inputs  # the real one (the fixture below freezes it)
@@ -60,7 +63,7 @@ import json, os, sys
 from lrlab import cli, sweep
 sweep.executors.point_command = lambda chapter, scale: ["{python}", os.environ["FAKE_POINT"], "{params}", "{out}"]
 frozen = json.loads(os.environ["FROZEN_INPUTS"])
-sweep.keys.key_inputs = lambda chapter: dict(frozen)
+sweep.keys.key_inputs = lambda chapter, details=None: dict(frozen)
 if __name__ == "__main__":
     sys.exit(cli.main(sys.argv[1:]))
 '''
@@ -94,7 +97,7 @@ def fake(tmp_path, monkeypatch, inputs):
     monkeypatch.delenv("FAKE_DELAY", raising=False)
     monkeypatch.setattr(sweep.executors, "point_command",
                         lambda chapter, scale: ["{python}", str(script), "{params}", "{out}"])
-    monkeypatch.setattr(sweep.keys, "key_inputs", lambda chapter: dict(frozen))
+    monkeypatch.setattr(sweep.keys, "key_inputs", lambda chapter, details=None: dict(frozen))
     cache = tmp_path / "cache"
 
     def run(*args: str, out: str = "sweep") -> int:
@@ -186,8 +189,10 @@ def test_a_change_of_the_key_inputs_recomputes_every_point(fake):
     fake.frozen["source"] = "0" * 64  # as if a module the chapter imports had changed
     assert fake.run("--grid", "epochs=2,3") == 0
     assert len(fake.done()) == 4 and not any(p["cached"] for p in _points(fake.tmp / "sweep").values())
-    fake.frozen["requirements"] = "1" * 64
+    fake.frozen["versions"] = "1" * 64  # as if a package the chapter imports had been upgraded
     assert fake.run("--grid", "epochs=2,3") == 0 and len(fake.done()) == 6
+    fake.frozen["data"] = "2" * 64  # as if a data file had changed
+    assert fake.run("--grid", "epochs=2,3") == 0 and len(fake.done()) == 8
 
 
 def test_the_source_key_follows_what_the_chapter_imports(tmp_path, monkeypatch):
@@ -205,6 +210,54 @@ def test_the_source_key_follows_what_the_chapter_imports(tmp_path, monkeypatch):
     assert sweep.source_hash(CHAPTER) == before, "another chapter's module is not a dependency"
     (root / "train.py").write_text((root / "train.py").read_text() + "\n# changed\n")
     assert sweep.source_hash(CHAPTER) != before, "the training loop is"
+
+
+def test_the_key_follows_the_installed_versions_of_what_the_chapter_imports(monkeypatch):
+    from importlib import metadata
+
+    keys = sweep.keys
+    modules = keys.imported_modules("eos_ntk")
+    assert {"torch", "numpy", "sklearn", "matplotlib"} <= set(modules)
+    assert not {"os", "json", "lrlab", "__future__"} & set(modules), "standard library and lrlab are left out"
+    versions = sweep.package_versions(CHAPTER)
+    assert versions["torch"] == metadata.version("torch") and versions["python"] == platform.python_version()
+    assert versions["pyyaml"] == metadata.version("PyYAML"), "modules map to their distributions (yaml → PyYAML)"
+    assert "scikit-learn" in sweep.package_versions("eos_ntk")
+    base = sweep.key_inputs(CHAPTER)
+    resolved = {"seed": 0, "scale": "quick"}
+    real = metadata.version
+    with monkeypatch.context() as m:
+        m.setattr(metadata, "version", lambda name: "9.9.9" if name.lower() == "torch" else real(name))
+        bumped = sweep.key_inputs(CHAPTER)
+    assert bumped["versions"] != base["versions"], "another torch is another key"
+    assert {k: v for k, v in bumped.items() if k != "versions"} == {k: v for k, v in base.items() if k != "versions"}
+    assert sweep.point_key(CHAPTER, bumped, resolved, "cpu") != sweep.point_key(CHAPTER, base, resolved, "cpu")
+    assert sweep.key_inputs(CHAPTER) == base
+
+
+def test_the_key_follows_the_checksums_of_the_chapters_data_files(tmp_path, monkeypatch):
+    assert sweep.data_checksums(CHAPTER) == {}, "synthetic data: covered by the code hash"
+    assert sweep.data_checksums("boosting_paths") == {} and sweep.data_checksums("eos_ntk") == {}
+    debian = sweep.data_checksums("sphere_regimes")
+    assert len(debian) == 4 and all(len(v) == 64 for v in debian.values()), debian
+    assert sweep.data_checksums("periodic_bn_wd") == debian
+    folder = tmp_path / "fashion"
+    folder.mkdir()
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (folder / stem).write_bytes(stem.encode())
+    monkeypatch.setenv("LRLAB_FASHION_MNIST", str(folder))  # looked in first, as lrlab.data.fashion_mnist does
+    before = sweep.key_inputs("sphere_regimes")
+    assert sweep.data_checksums("sphere_regimes") != debian
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(b"another label file")
+    after = sweep.key_inputs("sphere_regimes")
+    assert after["data"] != before["data"] and after["versions"] == before["versions"]
+    resolved = {"seed": 0, "scale": "quick"}
+    assert sweep.point_key("sphere_regimes", after, resolved, "cpu") != \
+        sweep.point_key("sphere_regimes", before, resolved, "cpu")
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    assert sweep.data_checksums("sphere_regimes")["fashion_mnist/test/t10k-labels-idx1-ubyte"] == debian[
+        "fashion_mnist/test/t10k-labels-idx1-ubyte"], "an incomplete folder is passed over, as the loader does"
 
 
 def test_a_corrupted_entry_is_detected_and_recomputed(fake):
@@ -363,6 +416,82 @@ def test_a_sweep_on_a_dask_scheduler(fake):
         assert len(fake.done()) == 3 and all(p["cached"] for p in _points(fake.tmp / "sweep").values())
 
 
+def test_a_sweep_through_a_scheduler_file_and_waiting_without_polling(fake, tmp_path):
+    from distributed import Client, LocalCluster
+
+    fake.frozen.update(KEY_INPUTS(CHAPTER))
+    path = tmp_path / "scheduler.json"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster, Client(cluster) as client:
+        client.write_scheduler_file(str(path))  # what `dask scheduler --scheduler-file` and dask-jobqueue write
+        assert fake.run("--grid", "epochs=2,3", "--scheduler-file", str(path)) == 0
+        assert sorted(fake.done()) == [(0, 2), (0, 3)]
+        pool = sweep.executors.DaskPool(None, 1, scheduler_file=path)
+        try:
+            assert pool.description.startswith(f"Dask scheduler {cluster.scheduler_address} (from ")
+            slow = pool.client.submit(time.sleep, 1.5, pure=False)
+            start = time.monotonic()
+            assert pool.done([slow], timeout=0.3) == []
+            assert 0.25 < time.monotonic() - start < 1.2, "returns at the timeout"
+            start = time.monotonic()
+            assert pool.done([slow], timeout=30) == [slow]
+            assert time.monotonic() - start < 5, "woken when the task finishes"
+        finally:
+            pool.close()
+
+
+def test_the_slurm_example_of_the_rerun_page_makes_its_job_script_and_scheduler_file(tmp_path, monkeypatch):
+    """book/rerun.md's dask-jobqueue block, run as written but with no SLURM to submit to: the batch script holds
+    its directives and prologue, and the scheduler writes the file `--scheduler-file` reads."""
+    jobqueue = pytest.importorskip("dask_jobqueue")
+    text = (Path(__file__).resolve().parents[1] / "book" / "rerun.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "SLURMCluster(" in b)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    scaled = []
+    monkeypatch.setattr(jobqueue.SLURMCluster, "scale", lambda self, *args, **kw: scaled.append((args, kw)))
+    names: dict = {}
+    exec(compile(block, "book/rerun.md", "exec"), names)  # the page's own example
+    cluster = names["cluster"]
+    try:
+        script = cluster.job_script()
+        assert "#SBATCH --gres=gpu:1" in script and "#SBATCH -t 04:00:00" in script
+        assert "export OMP_NUM_THREADS=1" in script and "--nthreads 1" in script
+        assert ((), {"jobs": 8}) in scaled
+        written = json.loads((tmp_path / "lrlab-scheduler.json").read_text())
+        assert written["address"] == cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def test_a_missing_scheduler_file_fails_in_one_line_before_anything_runs(fake, capsys):
+    assert fake.run("--grid", "epochs=2", "--scheduler-file", str(fake.tmp / "nope.json")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--scheduler-file" in err and "does not exist" in err and len(err.splitlines()) == 1
+    assert not (fake.tmp / "sweep").exists() and not fake.log.exists()
+    with pytest.raises(SystemExit):  # argparse: one place to run at most
+        fake.run("--grid", "epochs=2", "--scheduler-file", "x.json", "--dask-local")
+
+
+def test_ctrl_c_stops_a_sweep_with_130_and_one_line(fake, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "run_sweep", interrupted)
+    assert fake.run("--grid", "epochs=2") == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["interrupted: the sweep keeps every finished point; the same command resumes it"]
+
+
+def test_an_interrupted_point_is_not_cached(inputs):
+    script = ("import json, os, sys; os.makedirs(sys.argv[2]); "
+              "json.dump({'ok': False, 'status': 'interrupted', 'error': 'KeyboardInterrupt'}, "
+              "open(os.path.join(sys.argv[2], 'status.json'), 'w')); sys.exit(130)")
+    payload = {"chapter": CHAPTER, "inputs": inputs, "argv": ["{python}", "-c", script, "{params}", "{out}"],
+               "params": {}, "seed": 0, "env": {}, "timeout": None, "key": "k"}
+    res = sweep.execute_point(payload)
+    assert res["cacheable"] is False and "interrupted" in res["error"]
+
+
 # ---- the report ----------------------------------------------------------------------------------------------
 
 
@@ -375,8 +504,10 @@ def test_report_writes_one_tidy_table_and_a_figure(fake, monkeypatch, capsys):
     assert "6 runs: 4 ok, 2 failed" in out
     folder = fake.tmp / "sweep" / "report"
     df = pd.read_csv(folder / "sweep.csv")
-    params = ["epochs", "lrs", "optimizer", "contrast_seeds", "loss", "n_seeds", "per_class", "batch_size", "widths",
-              "probe_every", "tau"]
+    from lrlab import studies
+
+    # the swept parameter first, then the chapter's other parameters in the order its Spec declares them
+    params = ["epochs", *(p.name for p in studies.load(CHAPTER).SPEC.params if p.name != "epochs")]
     assert list(df.columns) == ["point", "status", "seed", *params, "runtime_s", "point_s", "cached", "error", "key",
                                 "folder", "C1.verdict", "C2.verdict", "C1.value.mse.0.01", "C1.value.mse.0.1",
                                 "C2.value"]
@@ -431,8 +562,8 @@ def test_a_quick_sweep_of_the_chapter_on_the_local_pool(tmp_path, capsys):
     df = pd.read_parquet(tmp_path / "s" / "report" / "sweep.parquet")
     assert df["epochs"].tolist() == [2, 4] and (df["status"] == "ok").all() and (df["runtime_s"] > 0).all()
     for cid in ("C1", "C2", "C3", "C4"):
-        assert df[f"{cid}.verdict"].isin(["reproduced", "partial", "not reproduced"]).all()
-    assert {"C1.value.test_mse.0.01", "C2.value.participating.0.0001", "C3.value.spread_bias.0.001"} <= set(df)
+        assert df[f"{cid}.verdict"].isin(list(VERDICTS)).all()
+    assert {"C1.value.test_mse.0.01", "C2.value.participating.0.0001", "C3.value.fluct_bias.0.001"} <= set(df)
     assert df["C1.value.test_mse.0.01"].notna().all()
 
 

@@ -23,7 +23,7 @@ FAKE = {
     "fluctuations": [
         _claim("C1", {"test_mse": {"0.01": 0.03, "0.001": 0.04, "0.0001": 0.06}}, "partial", False),
         _claim("C2", {"participating": {"0.01": 250.0, "0.001": 230.0, "0.0001": 200.0}}, "not reproduced", False),
-        _claim("C3", {"spread_bias": {"0.01": 0.04, "0.001": 0.02, "0.0001": 0.01}}),
+        _claim("C3", {"fluct_bias": {"0.01": 0.04, "0.001": 0.02, "0.0001": 0.01}}),
     ],
     "sphere_regimes": [
         _claim("C1", {"holds": [True, True], "regime": {"0": REGIMES, "1": {**REGIMES, "0.003": "equilibrium"}},
@@ -46,7 +46,9 @@ FAKE = {
         _claim("C8", {"nu_star": [1.0, 0.5], "max_gap_below": 1e-14, "status_above": ["diverged", "ok"],
                       "by_factor": {"0.5": {"status": ["ok", "ok"], "final_gap": [1e-14, 0.0], "beta_range": [0, 0]},
                                     "2.5": {"status": ["diverged", "ok"], "final_gap": ["inf", 0.01],
-                                            "beta_range": ["inf", 0.5]}}}),
+                                            "beta_range": ["inf", 0.5]}},
+                      "paper_grid": {"0.02": {"converged": [True, True], "ratio": [0.02, 0.04]},
+                                     "0.07": {"converged": [True, False], "ratio": [0.07, 0.14]}}}),
     ],
     "periodic_bn_wd": [
         _claim("C1", {"events": {"0.2": [4, 5]}, "elr_before": {"0.2": [0.02, 0.03], "0.4": [0.04, "nan"]},
@@ -169,7 +171,7 @@ def test_stability_puts_three_chapters_on_one_axis(results):
 
 def test_step_effects_are_ratios_to_the_smallest_step(results):
     fx = synthesis.step_effects(synthesis.load(results))
-    spread = fx[fx.quantity == "bias spread"]
+    spread = fx[fx.quantity == "bias fluctuation"]
     assert spread.step.tolist() == [0.0001, 0.001, 0.01]
     assert spread.value_ratio.tolist() == pytest.approx([1.0, 2.0, 4.0])
     eq = fx[fx.quantity == "equilibrium loss"]
@@ -181,13 +183,15 @@ def test_numbers_are_plain_python_values_for_glue(results):
     assert all(type(v) in (int, float, str) for v in nums.values()), {k: type(v) for k, v in nums.items()}
     assert nums["n-claims"] == 15 and nums["n-not-reproduced"] == 2 and nums["all-book"] == "yes"
     assert nums["nu-below-converged"] == 2 and nums["nu-above-diverged"] == 1 and nums["nu-above-oscillating"] == 1
-    assert nums["nu-paper-max-ratio"] == pytest.approx(0.07 / 0.5)
+    assert nums["nu-paper-max-ratio"] == pytest.approx(0.07 / 0.5) and nums["nu-n-draws"] == 2
+    assert (nums["nu-paper-n"], nums["nu-paper-converged"]) == (4, 3)
+    assert nums["nu-paper-conv-max-ratio"] == pytest.approx(0.07) and nums["nu-paper-other-min-ratio"] == 0.14
     assert nums["pb-before-where"] == "all 3 in the equilibrium band"
     assert nums["pb-fixed-where"] == "all 2 in the convergence band"
     assert nums["pb-after-where"] == "all 3 at the convergence–equilibrium boundary"
     assert nums["same-setup"] == "the same" and nums["pb-n-train"] == 256
     assert nums["eos-ratio-span"] == "0.97–1.05" and nums["toy-converge-span"] == "0.95–1.05"
-    assert nums["fx-fluctuations-bias-spread"] == pytest.approx(4.0)
+    assert nums["fx-fluctuations-bias-fluctuation"] == pytest.approx(4.0)
     assert (nums["fl-part-hi"], nums["fl-part-lo"]) == (250.0, 200.0)
     assert nums["v-fluctuations-C2"] == "not reproduced" and nums["v-eos-ntk-C1"] == "not reproduced"
     assert nums["wd-between"] == "all 4" and nums["wd-total"] == 4  # 1 sphere spike + 3 periodic events

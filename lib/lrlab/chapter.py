@@ -2,12 +2,13 @@
 
 Every chapter notebook starts the same way: resolve the ``parameters`` cell's values against the study's
 ``SPEC``, seed, set threads and device, set the figure style, start the provenance record. And it ends the same
-way: save ``claims.json`` and ``provenance.json`` side by side, show the scorecard, compare every verdict with the
-one its claim table expects. :func:`start` and :func:`finish` are those two steps, so the notebooks keep only
-the story.
+way: save ``claims.json`` and ``provenance.json`` side by side, show the scorecard with its verdict ledger folded
+under it, compare every verdict with the one its claim table expects. :func:`start` and :func:`finish` are those
+two steps, so the notebooks keep only the story.
 
 ``python -m lrlab.chapter --sync`` rewrites every chapter's ``parameters`` cell from its study's ``SPEC`` (the
-cell is generated, never edited by hand; ``tests/test_repo.py`` fails on drift).
+cell is generated, never edited by hand; ``tests/test_structure.py`` fails on drift). ``python -m lrlab.chapter
+--ledger CHAPTER`` prints each claim's ledger fingerprint (:mod:`lrlab.ledger`) and what the ledger misses.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lrlab import plots, runtime, studies
+from lrlab import ledger, plots, runtime, studies
+from lrlab.audit import registry
 from lrlab.claims import Scorecard
 from lrlab.config import Config
 from lrlab.provenance import Provenance
@@ -38,12 +40,19 @@ def start(chapter: str, namespace: Mapping[str, Any]) -> Started:
     and figure style, and start the provenance record.
 
     A bad value raises ``ValueError`` naming the parameter, the value and what is allowed, before any data is
-    built.
+    built. When ``$LRLAB_MUTANT`` names one of the chapter's mutants (``lrlab audit`` sets it), the fault is
+    applied for the rest of the kernel's life and recorded in the provenance.
     """
     cfg = studies.load(chapter).SPEC.resolve_from(namespace)
+    mutant = registry.from_environment(chapter)
     device = runtime.setup(cfg.seed)
     plots.use_style()
-    return Started(cfg, device, Provenance(chapter, cfg.as_dict()))
+    prov = Provenance(chapter, cfg.as_dict())
+    if mutant is not None:
+        mutant.apply()
+        prov.mutant = mutant.name
+        print(f"MUTANT RUN: {mutant.name}: {mutant.mechanism}")
+    return Started(cfg, device, prov)
 
 
 def finish(card: Scorecard, prov: Provenance) -> None:
@@ -56,12 +65,15 @@ def finish(card: Scorecard, prov: Provenance) -> None:
     folder = runtime.results_dir(card.chapter)
     card.save(folder)
     prov.save(folder)
+    entries = card.table.ledger if card.table is not None else ()
     try:
-        from IPython.display import display
+        from IPython.display import HTML, display
     except ImportError:  # outside IPython: print the one-line summary instead
         print(card.summary())
     else:
         display(card)
+        if entries:
+            display(HTML(ledger.html_fold(entries)))
     card.check()
 
 
@@ -91,7 +103,18 @@ def sync(chapter: str, root: Path | None = None) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lrlab.chapter", description=__doc__.splitlines()[0])
     ap.add_argument("--sync", action="store_true", help="rewrite every chapter's parameters cell from its SPEC")
+    ap.add_argument("--ledger", metavar="CHAPTER",
+                    help="print each claim's ledger fingerprint and what the ledger does not account for")
     args = ap.parse_args(argv)
+    if args.ledger:
+        table = studies.load(args.ledger).CLAIMS
+        for spec in table:
+            last = ledger.latest(table.ledger, spec.id)
+            print(f"{spec.id:<5} fingerprint {ledger.fingerprint(spec)}  latest entry: "
+                  f"{last.date + ' ' + last.fingerprint if last else 'none'}")
+        found = ledger.problems(table, table.ledger)
+        print("\n".join(found) or "the ledger accounts for every claim")
+        return 1 if found else 0
     if not args.sync:
         ap.print_help()
         return 2

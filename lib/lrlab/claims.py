@@ -28,14 +28,17 @@ import pandas as pd
 
 from lrlab.runtime import write_json
 
-VERDICTS: tuple[str, ...] = ("reproduced", "partial", "not reproduced")
+VERDICTS: tuple[str, ...] = ("reproduced", "partial", "not reproduced", "not judged")
+"""``not judged``: the run cannot judge the claim (for example no learning rate reached the edge of stability);
+the measured text says why. It is never expected at a scale a chapter asserts."""
 SOURCE_KINDS: tuple[str, ...] = ("paper", "abstract", "derived in this chapter", "background")
 """What a claim rests on: a section, figure or equation of the paper whose text was read; the paper's abstract; a
 result this chapter derives itself; another paper's result (cited)."""
 TOLERANCE = 1e-9
 """Relative tolerance of every threshold comparison (:func:`at_least`, :func:`at_most`): no verdict may hinge on
 the last bit of a float (a Spearman ρ of 0.8 computes as 0.7999999999999999)."""
-VERDICT_COLOURS: dict[str, str] = {"reproduced": "#1b7837", "partial": "#b35806", "not reproduced": "#b2182b"}
+VERDICT_COLOURS: dict[str, str] = {"reproduced": "#1b7837", "partial": "#b35806", "not reproduced": "#b2182b",
+                                   "not judged": "#6b6b6b"}
 """The verdicts' colours, in the scorecard and in every figure that shows a verdict (``lrlab.plots``)."""
 EXPECTED_AT: tuple[str, ...] = ("book", "paper")
 """The scales at which a claim is asserted ``reproduced`` unless its table entry says otherwise."""
@@ -136,6 +139,8 @@ class ClaimTable:
     claims: tuple[ClaimSpec, ...]
     generic: Mapping[str, Any] = field(default_factory=dict)
     """Values of the claims' format fields in the "Claims under test" list (no run exists there yet)."""
+    ledger: tuple[Any, ...] = ()
+    """The chapter's verdict ledger (:class:`lrlab.ledger.Entry`): every change to a criterion or expected verdict."""
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.claims]
@@ -156,13 +161,18 @@ class ClaimTable:
         raise KeyError(f"claim {claim_id!r} is not in the claim table of {self.chapter}")
 
     def markdown(self) -> str:
-        """The chapter's "Claims under test" list (MyST): id, sentence, citation, and the scales it is asserted at."""
+        """The chapter's "Claims under test" list (MyST): id, sentence, citation, and the verdict the chapter
+        expects at each scale (asserted ``reproduced``, or expected ``partial`` / ``not reproduced``)."""
         lines = []
         for c in self.claims:
             cite = f" {{cite:p}}`{c.cite}`" if c.cite else ""
-            asserted = [s for s, v in c.expected.items() if v == "reproduced"]
-            where = f" *Asserted at scale {' and '.join(f'`{s}`' for s in asserted)}.*" if asserted else (
-                " *Measured and shown, not asserted.*")
+            at: dict[str, list[str]] = {}
+            for scale, verdict in c.expected.items():
+                at.setdefault(verdict, []).append(f"`{scale}`")
+            parts = [f"{'asserted' if v == 'reproduced' else 'expected ' + v} at scale {' and '.join(at[v])}"
+                     for v in VERDICTS if v in at]
+            text = "; ".join(parts)
+            where = f" *{text[:1].upper()}{text[1:]}.*" if parts else " *Measured and shown, not asserted.*"
             lines.append(f"- **{c.id}** {c.text('sentence', self.generic)}{cite}{where}")
         return "\n".join(lines)
 
@@ -192,6 +202,10 @@ class Claim:
     expected: bool
     source: str = ""
     note: str = ""
+    kind: str = ""
+    """The source class (:data:`SOURCE_KINDS`)."""
+    expected_verdict: str | None = None
+    """The verdict the claim table expects at this scale; None where the claim is not asserted."""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -199,7 +213,12 @@ class Claim:
 
     @property
     def ok(self) -> bool:
-        """True unless the claim is expected at this scale and not reproduced."""
+        """True unless the verdict differs from the one expected at this scale (or, without a claim table, the
+        claim is asserted and not reproduced)."""
+        if self.verdict == "not judged":  # the run could not test it (its parameters leave no edge, ...): it says so
+            return True
+        if self.expected_verdict is not None:
+            return self.verdict == self.expected_verdict
         return not self.expected or self.verdict == "reproduced"
 
 
@@ -214,8 +233,6 @@ class Scorecard:
     """The chapter's claim table: :meth:`record` takes each claim's texts and expected verdict from it."""
     fields: Mapping[str, Any] = field(default_factory=dict)
     """Values of the table's format fields common to every claim (the run's configuration)."""
-    expected_verdicts: dict[str, str] = field(default_factory=dict)
-    """Claim id → the verdict the table expects at this scale (claims without one are not asserted)."""
 
     def record(self, id: str, *, value: Any, measured: str, verdict: str, note: str | None = None,
                **fields: Any) -> Claim:
@@ -228,14 +245,14 @@ class Scorecard:
         spec = self.table[id]
         values = {**self.fields, **fields}
         expected = spec.expected.get(self.scale)
-        if expected is not None:
-            self.expected_verdicts[id] = expected
-        return self.add(
+        claim = self.add(
             id, spec.text("sentence", values), paper=spec.text("paper", values),
             criterion=spec.text("criterion", values), value=value, measured=measured, verdict=verdict,
             expected_at=(self.scale,) if expected == "reproduced" else (), source=spec.source,
             note=spec.text("note", values) if note is None else note,
         )
+        claim.kind, claim.expected_verdict = spec.kind, expected
+        return claim
 
     def add(
         self,
@@ -274,11 +291,12 @@ class Scorecard:
         rows = [
             {
                 "claim": f"{c.id}. {c.claim}",
+                "source": c.kind or c.source,
                 "paper": c.paper,
                 "measured": c.measured,
                 "criterion": c.criterion,
                 "verdict": c.verdict,
-                "asserted here": "yes" if c.expected else "no",
+                "expected here": c.expected_verdict or ("reproduced" if c.expected else "not asserted"),
             }
             for c in self.claims
         ]
@@ -312,12 +330,10 @@ class Scorecard:
     def check(self) -> None:
         """Compare every verdict with the one expected at this scale; raise ``AssertionError`` naming those that
         differ (a claim asserted ``reproduced`` that is not, or one expected ``partial`` that came out otherwise)."""
-        failed = [c for c in self.claims
-                  if not c.ok or self.expected_verdicts.get(c.id, c.verdict) != c.verdict]
+        failed = [c for c in self.claims if not c.ok]
         if failed:
-            lines = "; ".join(
-                f"{c.id} {c.verdict}, expected {self.expected_verdicts.get(c.id, 'reproduced')} ({c.measured})"
-                for c in failed)
+            lines = "; ".join(f"{c.id} {c.verdict}, expected {c.expected_verdict or 'reproduced'} ({c.measured})"
+                              for c in failed)
             raise AssertionError(f"{self.chapter} at scale {self.scale!r}: expected claims failed: {lines}")
 
 

@@ -9,8 +9,19 @@ from collections.abc import Sequence
 from lrlab.config import SCALES
 
 
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata``), as ``pip show lrlab`` gives it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("lrlab")
+    except metadata.PackageNotFoundError:
+        return "(not installed: pip install -e .)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lrlab", description="Re-run the chapters of the lrlab book.")
+    p.add_argument("--version", action="version", version=f"lrlab {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="execute a chapter with new parameters into a run folder")
@@ -23,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--strict", action="store_true",
                    help="exit 1 when a claim expected at this scale is not reproduced")
     r.add_argument("--log-output", action="store_true", help="stream the notebook's output while it runs")
+    r.epilog = ("On a terminal a progress line shows cells done, elapsed time and the section being run "
+                "(LRLAB_PROGRESS=0 or CI=1 turn it off). Ctrl-C stops the run with exit code 130 and marks its "
+                "status.json interrupted.")
 
     sub.add_parser("list", help="the chapters and their parameters at each scale")
     s = sub.add_parser("show", help="a run folder's parameters, status and scorecard")
@@ -42,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="points run at once: local processes, or LocalCluster workers (default: CPU cores)")
     where = w.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS (tcp://host:8786)")
+    where.add_argument("--scheduler-file", metavar="PATH",
+                       help="run on the Dask cluster whose scheduler wrote PATH (dask scheduler --scheduler-file)")
     where.add_argument("--dask-local", action="store_true", help="run on a Dask LocalCluster started for the sweep")
     w.add_argument("-o", "--out", metavar="DIR",
                    help="sweep folder (default runs/sweeps/<chapter>-<scale>-<hash of the points>)")
@@ -49,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--retry-failed", action="store_true", help="rerun the points whose last run failed")
     w.add_argument("--timeout", type=float, metavar="SECONDS", help="stop a point that runs longer (recorded failed)")
     w.add_argument("--device", choices=("cpu", "cuda"), help="device of every run (default $LRLAB_DEVICE or cpu)")
+
+    from lrlab.audit import command as audit_command
+
+    audit_command.add_parser(sub)
 
     rp = sub.add_parser("report", help="a sweep's tidy table (CSV, Parquet) and summary figure")
     rp.add_argument("folder", help="a sweep folder (holding sweep.json)")
@@ -85,7 +105,8 @@ def _sweep(args: argparse.Namespace) -> int:
     result = sweep.run_sweep(
         args.chapter, args.scale, sweep.parse_grid(args.grid), sweep.parse_seeds(args.seeds), fixed,
         folder=args.out, cache=args.cache, workers=args.workers, scheduler=args.scheduler,
-        dask_local=args.dask_local, retry_failed=args.retry_failed, timeout=args.timeout, device=args.device,
+        scheduler_file=args.scheduler_file, dask_local=args.dask_local, retry_failed=args.retry_failed,
+        timeout=args.timeout, device=args.device,
         log=lambda msg: tqdm.write(msg, file=sys.stderr),
     )
     print(result.summary())
@@ -102,7 +123,7 @@ def _report(args: argparse.Namespace) -> int:
 
     made = report.report(args.folder, args.out)
     print(made.summary())
-    for path in (made.csv, made.parquet, made.figure):
+    for path in made.written:
         print(f"wrote {path}")
     return 0
 
@@ -139,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "audit":
+            from lrlab.audit import command
+
+            return command.run_cli(args)
         from lrlab import runs
 
         print(runs.show(args.folder))
@@ -146,6 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # Ctrl-C: one line, no traceback, the shell's code for SIGINT
+        if not str(e) and args.command == "sweep":
+            e = KeyboardInterrupt("interrupted: the sweep keeps every finished point; the same command resumes it")
+        print(str(e) or "interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ class Param:
     """One chapter parameter.
 
     ``kind`` is one of ``int``, ``float``, ``str``, ``bool``, ``floats`` (a non-empty list of floats) or
-    ``ints``. ``low``/``high`` bound numbers (and every element of a list); ``choices`` restricts strings.
-    ``presets`` maps each scale to its value.
+    ``ints``. ``low``/``high`` bound numbers (and every element of a list); ``choices`` restricts strings;
+    ``distinct`` asks a list for distinct elements (a grid the chapter indexes its tables by, where a repeated value
+    would be one row twice). ``presets`` maps each scale to its value.
     """
 
     name: str
@@ -39,6 +40,7 @@ class Param:
     high: float | None = None
     low_open: bool = False
     choices: tuple[str, ...] | None = None
+    distinct: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -56,8 +58,8 @@ class Param:
             "float": "a number",
             "str": "a string",
             "bool": "true or false",
-            "floats": "a non-empty list of numbers",
-            "ints": "a non-empty list of integers",
+            "floats": f"a non-empty list of {'distinct ' if self.distinct else ''}numbers",
+            "ints": f"a non-empty list of {'distinct ' if self.distinct else ''}integers",
         }[self.kind]
         bounds = []
         if self.low is not None:
@@ -77,9 +79,12 @@ class Param:
                 raise bad
             scalar = "float" if self.kind == "floats" else "int"
             try:
-                return tuple(self._scalar(v, scalar) for v in value)
+                items = tuple(self._scalar(v, scalar) for v in value)
             except ValueError:
                 raise bad from None
+            if self.distinct and len(set(items)) != len(items):
+                raise bad
+            return items
         try:
             return self._scalar(value, self.kind)
         except ValueError:

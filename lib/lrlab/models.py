@@ -16,7 +16,8 @@ Every trained tensor of these has the configuration axis first (``(K, ...)``), a
 
 One network at a time, as ``nn.Sequential`` (chapter ``eos_ntk``, after Cohen et al. 2021's code):
 
-- :func:`tanh_mlp` (Cohen et al.'s ``fc-tanh``) and :func:`two_layer_linear` (f(x) = vᵀWx, bias-free);
+- :func:`mlp` (Cohen et al.'s ``fc-tanh`` and ``fc-relu``; :func:`tanh_mlp`) and :func:`two_layer_linear`
+  (f(x) = vᵀWx, bias-free);
   :class:`Squeeze` and :func:`scalar_net` give a one-output network the target's shape;
 - :func:`half_mse`, Cohen et al.'s ``mse``: L = (1/2n) Σ_i ‖f(x_i) − y_i‖².
 """
@@ -419,8 +420,16 @@ def check_scale_invariance(
 # ---- plain networks for full-batch gradient descent (chapter ``eos_ntk``) ----------------------------------
 
 
-def tanh_mlp(d_in: int, widths: tuple[int, ...], d_out: int, seed: int) -> nn.Sequential:
-    """Cohen's ``fc-tanh``: Linear → tanh → … → Linear, biases on, PyTorch's default initialisation from ``seed``."""
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+"""The hidden activations of :func:`mlp`: Cohen et al.'s ``fc-tanh`` and ``fc-relu``."""
+
+
+def mlp(d_in: int, widths: tuple[int, ...], d_out: int, seed: int, activation: str = "tanh") -> nn.Sequential:
+    """Cohen's ``fc-<activation>``: Linear → activation → … → Linear, biases on, PyTorch's default initialisation
+    from ``seed`` (``activation`` one of :data:`ACTIVATIONS`). Chapter ``eos_ntk`` trains the tanh and the ReLU
+    network on the same data, so that its alignment claims are judged on more than one architecture."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation = {activation!r} is not allowed: it must be one of {sorted(ACTIVATIONS)}")
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
@@ -429,10 +438,15 @@ def tanh_mlp(d_in: int, widths: tuple[int, ...], d_out: int, seed: int) -> nn.Se
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(nn.Linear(a, b))
             if i < len(sizes) - 2:
-                layers.append(nn.Tanh())
+                layers.append(ACTIVATIONS[activation]())
     finally:
         torch.random.set_rng_state(gen_state)
     return nn.Sequential(*layers)
+
+
+def tanh_mlp(d_in: int, widths: tuple[int, ...], d_out: int, seed: int) -> nn.Sequential:
+    """Cohen's ``fc-tanh``: :func:`mlp` with tanh between the linear layers."""
+    return mlp(d_in, widths, d_out, seed, "tanh")
 
 
 class Squeeze(nn.Module):

@@ -88,11 +88,15 @@ def image_grid(images, row_labels: Sequence[str], col_labels: Sequence[str] | No
 
 
 def seed_band(ax, frame, x: str, y: str, hue: str, palette: dict, label=lr_label, log_y: bool = False) -> None:
-    """Mean over seeds of ``y`` against ``x``, one line per ``hue`` value, with the min–max band over seeds."""
-    for value, group in frame.groupby(hue):
-        stats = group.groupby(x)[y].agg(["mean", "min", "max"])
-        ax.plot(stats.index, stats["mean"], color=palette[value], label=label(value))
-        ax.fill_between(stats.index, stats["min"], stats["max"], color=palette[value], alpha=0.2, lw=0)
+    """Mean over seeds of ``y`` against ``x``, one line per ``hue`` value, with the band spanning the seeds.
+
+    Seaborn draws each: ``sns.lineplot`` with its mean estimator and the 100% percentile interval
+    (``errorbar=("pi", 100)``, from the lowest to the highest seed), in the colour ``palette[value]`` and labelled
+    ``label(value)`` for the caller's ``ax.legend()``.
+    """
+    for value, group in frame.groupby(hue, sort=True):
+        sns.lineplot(group, x=x, y=y, estimator="mean", errorbar=("pi", 100), color=palette[value],
+                     label=label(value), err_kws={"alpha": 0.2, "linewidth": 0}, legend=False, ax=ax)
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(x)

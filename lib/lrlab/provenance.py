@@ -71,6 +71,8 @@ class Provenance:
         self.chapter = chapter
         self.config = dict(config)
         self.data: dict[str, str] = {}
+        self.mutant: str | None = None
+        """The mutant this run applies (``lrlab audit``), None for a normal run."""
         self.started = time.time()
         self._t0 = time.perf_counter()
 
@@ -92,6 +94,7 @@ class Provenance:
             "versions": versions(),
             "device": device_info(),
             "data": self.data,
+            "mutant": self.mutant,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
             "wall_s": round(time.perf_counter() - self._t0, 2),
         }

@@ -11,7 +11,8 @@ The table has a row per run (point of the sweep) and these columns, in order:
 - per claim ``C1.verdict`` and ``C1.value`` — a claim whose value is a dict or a list gets one column per leaf,
   ``C1.value.test_mse.0.01``, so every cell is a number, a boolean or a string.
 
-It is written as ``sweep.csv`` and ``sweep.parquet``, with ``summary.png``: per claim, the fraction of seeds
+It is written as ``sweep.csv`` and, where pyarrow is installed (``pip install 'lrlab[parquet]'``), ``sweep.parquet``,
+with ``summary.png``: per claim, the fraction of seeds
 reproduced against the first swept parameter, and each numeric claim value against it, mean over seeds with the
 range of the seeds as a band and each seed as a dot (a second swept parameter, if any, is the colour).
 """
@@ -230,14 +231,31 @@ def sns_colours(n: int) -> list:
     return sns.color_palette(plots.PALETTE, n_colors=max(n, 2))[:n]
 
 
+PARQUET_MISSING = "no sweep.parquet: pyarrow is not installed (pip install 'lrlab[parquet]'); the table is in sweep.csv"
+
+
+def parquet_available() -> bool:
+    """True when pyarrow, which writes ``sweep.parquet``, can be imported (it is an optional dependency)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @dataclass
 class Report:
-    """What :func:`report` wrote and the table it wrote."""
+    """What :func:`report` wrote and the table it wrote (``parquet`` is ``None`` without pyarrow)."""
 
     table: pd.DataFrame
     csv: Path
-    parquet: Path
+    parquet: Path | None
     figure: Path
+
+    @property
+    def written(self) -> list[Path]:
+        """The files written: the CSV, the Parquet table where pyarrow is installed, the figure."""
+        return [p for p in (self.csv, self.parquet, self.figure) if p is not None]
 
     def summary(self) -> str:
         df = self.table
@@ -246,11 +264,14 @@ class Report:
         for col in (c for c in df.columns if c.endswith(".verdict")):
             vc = df[col].value_counts()
             lines.append(f"{col.removesuffix('.verdict'):<5}" + ", ".join(f"{n} {v}" for v, n in vc.items()))
+        if self.parquet is None:
+            lines.append(PARQUET_MISSING)
         return "\n".join(lines)
 
 
 def report(folder: str | Path, out: str | Path | None = None) -> Report:
-    """Write ``sweep.csv``, ``sweep.parquet`` and ``summary.png`` of a sweep folder into ``out``."""
+    """Write ``sweep.csv``, ``sweep.parquet`` (where pyarrow is installed) and ``summary.png`` of a sweep folder into
+    ``out``."""
     import matplotlib.pyplot as plt
 
     folder = Path(folder)
@@ -258,9 +279,12 @@ def report(folder: str | Path, out: str | Path | None = None) -> Report:
     df = table(folder)
     dest = Path(out) if out else folder / "report"
     dest.mkdir(parents=True, exist_ok=True)
-    paths = Report(df, dest / "sweep.csv", dest / "sweep.parquet", dest / "summary.png")
-    for path, write in ((paths.csv, lambda p: df.to_csv(p, index=False)),
-                        (paths.parquet, lambda p: df.to_parquet(p, index=False))):
+    paths = Report(df, dest / "sweep.csv", dest / "sweep.parquet" if parquet_available() else None,
+                   dest / "summary.png")
+    writers = [(paths.csv, lambda p: df.to_csv(p, index=False))]
+    if paths.parquet is not None:
+        writers.append((paths.parquet, lambda p: df.to_parquet(p, index=False)))
+    for path, write in writers:
         tmp = path.with_name(f".{path.name}.tmp")
         write(tmp)
         tmp.replace(path)

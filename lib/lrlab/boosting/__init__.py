@@ -23,19 +23,29 @@ The package is split by job, and every public name is re-exported here (``from l
 - ``lrlab.boosting.learners``: B-spline bases and difference penalties with mboost's degrees of freedom
   ``df = tr(2S − SᵀS)`` (:func:`bspline_basis`, :func:`difference_penalty`, :func:`degrees_of_freedom`,
   :func:`lambda_for_df`), the learners and their factors (:class:`Learner`, :func:`linear`, :func:`pspline`);
-- ``lrlab.boosting.componentwise``: the boosting loop (:func:`boost`, :class:`BoostPath`, :func:`boost_naive`);
+- ``lrlab.boosting.componentwise``: the boosting loop (:func:`boost`, greedy or random selection, :class:`BoostPath`,
+  :func:`boost_naive`);
 - ``lrlab.boosting.paths``: the exact closed-form path of a single learner (:func:`closed_form_path`), the
   least-squares and penalized fits, the ridge path and the distance of a path to it;
 - ``lrlab.boosting.rates``: the linear convergence bound ``γ = 1 − ν(2 − ν) λ_pmin(R)/p`` and measured rates;
-- ``lrlab.boosting.glm``: loss families, GLM maximum likelihood by Newton's method and the critical GLM step
-  ``ν*`` (:func:`critical_nu`);
+- ``lrlab.boosting.glm``: loss families, GLM maximum likelihood by Newton's method and the critical GLM step,
+  at the optimum (:func:`critical_nu`) and along a path (:func:`critical_nu_along`);
 - ``lrlab.boosting.lasso``: the lasso path of scikit-learn's ``lars_path`` at given correlations (background).
 """
 
 from __future__ import annotations
 
-from lrlab.boosting.componentwise import MODES, BoostPath, boost, boost_naive
-from lrlab.boosting.glm import FAMILIES, critical_nu, default_offset, glm_mle, mean_function, oscillation, risk
+from lrlab.boosting.componentwise import MODES, SELECTIONS, BoostPath, boost, boost_naive
+from lrlab.boosting.glm import (
+    FAMILIES,
+    critical_nu,
+    critical_nu_along,
+    default_offset,
+    glm_mle,
+    mean_function,
+    oscillation,
+    risk,
+)
 from lrlab.boosting.lasso import LassoPath, lasso_path, max_correlation
 from lrlab.boosting.learners import (
     DF_KINDS,
@@ -75,9 +85,9 @@ __all__ = [
     "DF_KINDS", "NULL_TOL", "Factors", "Learner", "bspline_basis", "degrees_of_freedom", "difference_penalty",
     "factor", "lambda_for_df", "linear", "pspline",
     # families and GLMs
-    "FAMILIES", "critical_nu", "default_offset", "glm_mle", "mean_function", "oscillation", "risk",
+    "FAMILIES", "critical_nu", "critical_nu_along", "default_offset", "glm_mle", "mean_function", "oscillation", "risk",
     # the boosting loop
-    "MODES", "BoostPath", "boost", "boost_naive",
+    "MODES", "SELECTIONS", "BoostPath", "boost", "boost_naive",
     # exact paths and targets
     "ClosedFormPath", "closed_form_path", "crossings", "distance_to_curve", "least_squares_coef",
     "least_squares_fit", "penalized_coef", "penalized_fit", "ridge_path",

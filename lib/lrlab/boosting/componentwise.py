@@ -18,6 +18,9 @@ from lrlab.boosting.glm import _check_family, default_offset, mean_function, ris
 from lrlab.boosting.learners import Learner, _bad
 
 MODES: tuple[str, ...] = ("auto", "data", "gram")
+SELECTIONS: tuple[str, ...] = ("greedy", "random")
+"""How a learner is chosen each iteration: ``greedy`` (the smallest residual sum of squares, mboost's rule) or
+``random`` (uniformly at random, whatever the fits: the baseline that shows what greedy selection buys)."""
 _ETA_MAX = 700.0  # exp(700) is near the float64 limit: a Poisson predictor beyond it has diverged
 
 
@@ -166,9 +169,21 @@ def _select(c: np.ndarray, w: np.ndarray, bounds: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
+def _pick(c: np.ndarray, w: np.ndarray, bounds: np.ndarray, m: int, order: np.ndarray) -> int:
+    """The learner of iteration ``m``: greedy (:func:`_select`) when ``order`` is empty, else ``order[m]``; −1 if a
+    score is not finite (the run diverged)."""
+    if order.shape[0] == 0:
+        return _select(c, w, bounds)
+    for k in range(c.shape[0]):
+        if not np.isfinite(c[k]):
+            return -1
+    return order[m]
+
+
+@numba.njit(cache=True)
 def _data_kernel(
     Ut: np.ndarray, step: np.ndarray, w: np.ndarray, bounds: np.ndarray, family: int, eta_max: float, u: np.ndarray,
-    eta: np.ndarray, y: np.ndarray, history: np.ndarray, selected: np.ndarray, split: bool,
+    eta: np.ndarray, y: np.ndarray, history: np.ndarray, selected: np.ndarray, split: bool, order: np.ndarray,
 ) -> tuple[int, bool]:
     """One pass over the data per iteration, any family: ``c = Uᵀu`` into ``history[m]``, select learner ``j``,
     ``η ← η + Σ_{k in block j} c_k step_k U_k`` with ``step_k = ν s_k`` (for the squared loss ``u`` moves instead),
@@ -192,7 +207,7 @@ def _data_kernel(
             if b < Ut.shape[0]:
                 history[m, b:] = np.dot(Ut[b:], u)
         c = history[m]
-        j = _select(c, w, bounds)
+        j = _pick(c, w, bounds, m, order)
         if j < 0:
             return m, True
         selected[m] = j
@@ -214,7 +229,7 @@ def _data_kernel(
 
 @numba.njit(cache=True)
 def _gram_kernel(
-    move: np.ndarray, w: np.ndarray, bounds: np.ndarray, history: np.ndarray, selected: np.ndarray,
+    move: np.ndarray, w: np.ndarray, bounds: np.ndarray, history: np.ndarray, selected: np.ndarray, order: np.ndarray,
 ) -> tuple[int, bool]:
     """The squared loss against the cross-Gram matrix, no pass over the data: ``history[m + 1] = history[m] −
     Σ_{k in block j} c_k move_k`` with ``move_k = ν s_k (UᵀU)_k``. Returns the iterations done and whether the run
@@ -222,7 +237,7 @@ def _gram_kernel(
     D = history.shape[1]
     for m in range(history.shape[0] - 1):
         c, nxt = history[m], history[m + 1]
-        j = _select(c, w, bounds)
+        j = _pick(c, w, bounds, m, order)
         if j < 0:
             return m, True
         selected[m] = j
@@ -237,7 +252,7 @@ def _gram_kernel(
 
 def _run_loop(
     st: _Stack, c: np.ndarray, u: np.ndarray, eta: np.ndarray, y: np.ndarray, nu: float, family: str, mode: str,
-    selected: np.ndarray,
+    selected: np.ndarray, order: np.ndarray,
 ) -> tuple[str, int, np.ndarray]:
     """Run :func:`boost`'s iterations in the compiled loop of ``mode``; fills ``selected`` and returns the status,
     the iterations done and every iteration's ``c = Uᵀu`` (one row each), from which the caller forms the
@@ -246,13 +261,13 @@ def _run_loop(
     if mode == "gram":
         history = np.empty((len(selected) + 1, len(c)))
         history[0] = c
-        done, diverged = _gram_kernel(step[:, None] * (st.Ut @ st.Ut.T), st.w, st.bounds, history, selected)
+        done, diverged = _gram_kernel(step[:, None] * (st.Ut @ st.Ut.T), st.w, st.bounds, history, selected, order)
     else:
         history = np.empty((len(selected), len(c)))
         history[:1] = c  # the first iteration's product was taken by the caller
         done, diverged = _data_kernel(st.Ut, step, st.w, st.bounds, _FAMILY_CODES[family], _ETA_MAX,
                                       u.copy(), eta.copy(), np.ascontiguousarray(y), history, selected,
-                                      st.Ut.nbytes > _SPLIT_BYTES)
+                                      st.Ut.nbytes > _SPLIT_BYTES, order)
     return ("diverged" if diverged else "ok"), int(done), history
 
 
@@ -265,6 +280,8 @@ def boost(
     offset: float | str | np.ndarray | None = None,
     init: np.ndarray | None = None,
     mode: str = "auto",
+    selection: str = "greedy",
+    seed: int | None = None,
 ) -> BoostPath:
     """Componentwise functional gradient boosting with step ``nu`` (mboost ``gamboost``).
 
@@ -274,11 +291,17 @@ def boost(
     Selection is by the residual sum of squares of each learner's fit to the negative gradient; ties go to the
     first learner. ``offset`` is ``None``/``"default"`` (mboost's default for the family), a number or an array;
     the paper's GLM and ridge-path runs use 0. ``init`` (length ``P``) starts from given coefficients, to continue
-    a run. Returns the full coefficient path (:class:`BoostPath`).
+    a run. ``selection="random"`` replaces the greedy choice by a uniformly random learner each iteration (drawn
+    from ``numpy.random.default_rng(seed)``): the baseline against which the greedy rule's rate is judged.
+    Returns the full coefficient path (:class:`BoostPath`).
     """
     y = np.asarray(y, dtype=float)
     learners = list(learners)
     _check_run(learners, y, nu, mstop, family, mode)
+    if selection not in SELECTIONS:
+        raise _bad("selection", selection, "one of " + ", ".join(repr(s) for s in SELECTIONS))
+    order = (np.random.default_rng(seed).integers(0, len(learners), mstop).astype(np.int64)
+             if selection == "random" else np.empty(0, dtype=np.int64))
     nu = float(nu)
     off = _as_offset(offset, family, y)
     st = _stack(learners)
@@ -297,7 +320,7 @@ def boost(
     selected = np.full(mstop, -1, dtype=np.int64)
     u = y - mean_function(family, eta)
     c = st.Ut @ u
-    status, done, history = _run_loop(st, c, u, eta, y, nu, family, mode, selected)
+    status, done, history = _run_loop(st, c, u, eta, y, nu, family, mode, selected, order)
     for j, (sl, b) in enumerate(zip(st.coef_slices, st.blocks)):  # θ increments, per learner at the end
         rows = np.flatnonzero(selected[:done] == j)
         if rows.size:

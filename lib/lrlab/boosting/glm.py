@@ -115,6 +115,38 @@ def critical_nu(learners: Sequence[Learner], weights: np.ndarray) -> float:
     return 2.0 / top if top > 0 else float("inf")
 
 
+def critical_nu_along(learners: Sequence[Learner], selected: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The local critical step ``2 / λ_max(A_j⁻¹Z_jᵀW_mZ_j)`` of the learner ``j = selected[m]`` updated at each
+    iteration ``m``, with the working weights ``W_m = weights[m]`` where that update starts.
+
+    :func:`critical_nu` evaluates the curvature once, at the optimum; along a path it changes (for the Poisson loss
+    ``W = diag(e^η)`` grows with the predictor), and a step that is stable at the optimum can exceed the critical
+    step of the curvature met on the way. ``weights`` is ``M × n`` (``μ`` of the predictor before each update for
+    Poisson), ``selected`` the ``M`` learners updated. Used by the boosting chapter's path-aware critical step.
+    """
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    selected = np.asarray(selected, dtype=int)
+    if weights.shape[0] != selected.shape[0] or np.any(weights < 0) or np.any(np.isnan(weights)):
+        raise _bad("weights", f"an array of shape {weights.shape}",
+                   f"non-negative working weights, one row per selected learner ({selected.shape[0]})")
+    if selected.size and (selected.min() < 0 or selected.max() >= len(learners)):
+        raise _bad("selected", "indices out of range", f"learner indices in [0, {len(learners) - 1}]")
+    out = np.empty(selected.shape[0])
+    for j, lr in enumerate(learners):
+        rows = np.flatnonzero(selected == j)
+        if not rows.size:
+            continue
+        B = lr.factors.U * np.sqrt(lr.factors.s)  # n × r
+        with np.errstate(over="ignore", invalid="ignore"):
+            M = np.einsum("ni,mn,nk->mik", B, weights[rows], B)
+        bad = ~np.isfinite(M).all(axis=(1, 2))
+        top = np.full(rows.size, np.inf)
+        if (~bad).any():
+            top[~bad] = np.linalg.eigvalsh(M[~bad])[:, -1]
+        out[rows] = np.where(top > 0, 2.0 / np.where(top > 0, top, 1.0), np.inf)
+    return out
+
+
 def oscillation(coef: np.ndarray, last: int = 10) -> float:
     """Largest range of any coefficient over the last ``last`` iterations (the paper's β over iterations 990–1000)."""
     tail = coef[-(last + 1) :]

@@ -102,6 +102,8 @@ def factor(Z: np.ndarray, K: np.ndarray | None = None, lam: float = 0.0, tol: fl
     d = Z.shape[1]
     if not (np.isfinite(lam) and lam >= 0):
         raise _bad("lam", lam, "a finite number >= 0")
+    if d == 1:
+        return _factor_column(Z[:, 0], K, lam)
     if K is None:
         K = np.eye(d)
     K = np.asarray(K, dtype=float)
@@ -134,6 +136,21 @@ def factor(Z: np.ndarray, K: np.ndarray | None = None, lam: float = 0.0, tol: fl
     pos = s > tol
     s, V = s[pos], V[:, pos]
     return Factors(U=np.ascontiguousarray(P @ V), s=s, W=A_pinv @ B.T @ V)
+
+
+def _factor_column(x: np.ndarray, K: np.ndarray | None, lam: float) -> Factors:
+    """:func:`factor` of a one-column learner in closed form: ``U = x/‖x‖``, ``s = ‖x‖²/(‖x‖² + λk)``,
+    ``W = s/‖x‖`` (``k`` the 1 × 1 penalty, 1 for ridge). Componentwise linear boosting builds one such learner per
+    covariate, hundreds of them near ``p ≈ n``, where the general SVD route costs more than the boosting."""
+    k = 1.0 if K is None else np.asarray(K, dtype=float).reshape(-1)
+    if np.size(k) != 1 or not np.isfinite(k).all() or float(np.ravel(k)[0]) < 0:
+        raise _bad("K", f"array of shape {np.shape(K)}", "a symmetric positive semi-definite 1 × 1 matrix")
+    k = float(np.ravel(k)[0])
+    norm = float(np.linalg.norm(x))
+    if norm == 0:
+        raise _bad("Z", "a zero matrix", "a matrix with at least one nonzero column")
+    s = norm**2 / (norm**2 + lam * k)
+    return Factors(U=(x / norm)[:, None], s=np.array([s]), W=np.array([[s / norm]]))
 
 
 @dataclass

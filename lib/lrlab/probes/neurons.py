@@ -7,9 +7,14 @@ The statistics below turn those snapshots into the paper's quantities. The paper
 are our definitions (stated in the chapter):
 
 - *spread* of unit j: the standard deviation over probe times of a per-unit quantity θ_j(t) (bias, incoming
-  weight norm, or gradient norm);
-- *spread of the spread* of a layer: the standard deviation over units of their spreads; its scale-free form is
-  the coefficient of variation std_j s_j / mean_j s_j;
+  weight norm, or gradient norm). It mixes two things: the unit's drift (where training takes it) and its
+  fluctuation around that path;
+- *fluctuation* of unit j: the standard deviation over probe times of its increments θ_j(t+1) − θ_j(t), over a
+  window of the run (the chapter takes the second half). A steady drift moves every increment by the same amount
+  and cancels; what remains is the unit's jitter around its own trajectory, and a unit that stops moving has none;
+- *spread of the spread* of a layer: the standard deviation over units of a per-unit spread (or fluctuation); its
+  scale-free form is the coefficient of variation std_j s_j / mean_j s_j, which cancels a factor common to every
+  unit (such as η);
 - *participating* unit: active (activation > 0) on more than a fraction ``tau`` of the probe inputs;
   *inactive* unit: active on none of them ("dead ReLU").
 """
@@ -73,11 +78,17 @@ class NeuronRecorder:
             p.grad = None
         self.epochs.append(epoch)
         for i, (lin, _act) in enumerate(self.layers):
-            self.snap["bias"][i].append(lin.bias.detach()[:, 0, :].cpu().numpy().copy())
+            self.snap["bias"][i].append(self.bias_snapshot(lin))
             self.snap["wnorm"][i].append(lin.weight.detach().norm(dim=1).cpu().numpy())
             self.snap["gnorm"][i].append(self._grads[i].norm(dim=1).cpu().numpy())
             self.snap["active"][i].append((self._acts[i] > 0).float().mean(dim=1).cpu().numpy())
         return {"probe_loss": losses.detach()}
+
+    @staticmethod
+    def bias_snapshot(lin: BLinear) -> np.ndarray:
+        """A copy of every unit's bias, ``(K, units)``: a view of the live parameter would change with every later
+        step, and every snapshot would end up equal to the last (the fluctuations chapter's broken-hook mutant)."""
+        return lin.bias.detach()[:, 0, :].cpu().numpy().copy()
 
     def arrays(self, quantity: str) -> list[np.ndarray]:
         """Per hidden layer, the ``(T, K, units)`` array of ``quantity`` (bias, wnorm, gnorm or active)."""
@@ -87,6 +98,18 @@ class NeuronRecorder:
 def spread(series: np.ndarray, axis: int = 0) -> np.ndarray:
     """Per-unit spread: standard deviation over time (``axis``) of a ``(T, …)`` series."""
     return np.std(series, axis=axis)
+
+
+def fluctuation(series: np.ndarray, start: int = 0, axis: int = 0) -> np.ndarray:
+    """Per-unit fluctuation around the unit's own trajectory: the standard deviation over time (``axis``) of the
+    increments ``θ(t+1) − θ(t)`` of the series from index ``start`` on. A constant drift cancels; a unit that does
+    not move has fluctuation 0. NaN where fewer than two increments remain."""
+    window = np.take(series, np.arange(start, series.shape[axis]), axis=axis)
+    if window.shape[axis] < 3:
+        shape = list(series.shape)
+        del shape[axis]
+        return np.full(shape, np.nan)
+    return np.std(np.diff(window, axis=axis), axis=axis)
 
 
 def spread_of_spread(spreads: np.ndarray) -> np.ndarray:
@@ -104,6 +127,14 @@ def spread_cv(spreads: np.ndarray) -> np.ndarray:
 def participating(active_fraction: np.ndarray, tau: float = 0.01) -> np.ndarray:
     """Number of units active on more than a fraction ``tau`` of the inputs (last axis = units)."""
     return (active_fraction > tau).sum(axis=-1)
+
+
+def participation_curve(active_fraction: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """Participating units at each threshold of ``taus``: shape ``(len(taus), *active_fraction.shape[:-1])``.
+
+    How much a participation count depends on τ (a unit active on 2 % of the inputs participates at τ = 0.01 and
+    not at 0.05) is part of what the count means."""
+    return np.stack([participating(active_fraction, float(t)) for t in np.asarray(taus)])
 
 
 def inactive(active_fraction: np.ndarray) -> np.ndarray:

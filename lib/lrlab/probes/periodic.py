@@ -2,8 +2,8 @@
 
 Chapter ``chapters/periodic_bn_wd.ipynb``. Three groups of tools:
 
-**The norm recursion** (derived in the chapter; the paper's §3–4 "centripetal / centrifugal forces"). For SGD with
-coupled weight decay, ``w_{t+1} = (1 − ηλ) w_t − η ∇L(w_t)``, and scale invariance (``⟨∇L(w), w⟩ = 0``) the
+**The norm recursion** (derived in the chapter: weight decay pulls ρ in, every gradient step pushes it out). For SGD
+with coupled weight decay, ``w_{t+1} = (1 − ηλ) w_t − η ∇L(w_t)``, and scale invariance (``⟨∇L(w), w⟩ = 0``) the
 cross term vanishes, so the total norm ρ of the scale-invariant (SI) weights obeys exactly::
 
     ρ²_{t+1} = (1 − ηλ)² ρ²_t + η² ‖∇L(w_t)‖² = (1 − ηλ)² ρ²_t + η² ‖g̃_t‖² / ρ²_t,
@@ -18,16 +18,17 @@ steps: the period scales like ``1/(ηλ)``. See :func:`norm_step`, :func:`elr_st
 **Measurement during training**: :class:`StepRecorder` records, at every optimiser step and for every
 configuration of a batched model, the batch loss, the norm of the SI gradient, ρ before and after the step and
 (optionally) the smallest pre-BN variance of the batch, which tells how close BN's ε comes to breaking scale
-invariance. :meth:`StepRecorder.frame` aggregates the steps into blocks (the paper's per-epoch metrics: mean
+invariance. :meth:`StepRecorder.frame` aggregates the steps into blocks (the official code's per-epoch metrics: mean
 batch loss, mean effective gradient over the mini-batches, ρ and ELR at the end of the block).
 
 **The destabilisation detector** (:func:`detect`): a destabilisation is a loss spike (the loss rises
 ``loss_factor``-fold above its minimum since the previous event) that coincides, within ``window`` steps, with
 an effective-gradient spike (``grad_factor``-fold) and a norm jump (ρ grows by ``√elr_drop``, i.e. the ELR falls
-``elr_drop``-fold). The paper's Figure 2: loss spikes of 2–4 orders of magnitude, effective-gradient spikes of
-2–3 orders, the ELR reset by about one order. :func:`periods` gives the period lengths, :func:`decay_phases` the
-exponential decay rate of ρ between events against the weight-decay rate, :func:`mechanism` the order of the
-phases inside each period, and :func:`fit_loglog` the power law of the period against ηλ.
+``elr_drop``-fold): a destabilisation raises the loss and the effective gradient by orders of magnitude and resets
+the ELR. :func:`periods` gives the period lengths, :func:`decay_phases` the
+exponential decay rate of ρ between events against the weight-decay rate, :func:`phase_order` the order of the
+phases around each event, in windows that do not presuppose it, and :func:`fit_loglog` the power law of the period
+against ηλ.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _check_lr_wd(lr, wd) -> tuple[np.ndarray, np.ndarray]:
 
 
 def norm_step(rho2, lr, wd, grad_sq=None, *, eff_grad_sq=None):
-    """One step of the norm recursion: ``ρ²_{t+1}`` from ``ρ²_t`` (Lobacheva et al. 2021, §3).
+    """One step of the norm recursion: ``ρ²_{t+1}`` from ``ρ²_t`` (derived in the chapter).
 
     Give either ``grad_sq`` = ``‖∇L(w_t)‖²`` (raw gradient) or ``eff_grad_sq`` = ``‖g̃_t‖² = ρ²_t ‖∇L(w_t)‖²``:
     ``(1 − ηλ)² ρ² + η² ‖∇L‖² = (1 − ηλ)² ρ² + η² ‖g̃‖² / ρ²``. Works on floats and NumPy arrays.
@@ -253,7 +254,7 @@ class StepRecorder:
         return out
 
     def frame(self, every: int, lr: Sequence[float], labels: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Tidy table, one row per configuration and block of ``every`` steps (the paper's per-epoch metrics).
+        """Tidy table, one row per configuration and block of ``every`` steps (the official code's per-epoch metrics).
 
         Columns: ``config``, ``step`` (steps done at the end of the block), ``loss`` (mean batch loss over the
         block), ``eff_grad`` (mean of ρ_t‖∇L_t‖ over the block's mini-batches), ``rho`` and ``elr`` = η/ρ² at
@@ -319,14 +320,13 @@ EVENT_COLUMNS = (
 
 @dataclass(frozen=True)
 class Detector:
-    """Thresholds of the destabilisation detector (defaults from the paper's Figure 2, see :func:`detect`).
+    """Thresholds of the destabilisation detector (defaults set before the book's runs, see :func:`detect`).
 
-    - ``loss_factor``: the loss rises this many times above its minimum since the last event (paper: 2–4 orders
-      of magnitude; default 100 = the lower end);
-    - ``grad_factor``: the effective gradient rises this many times above its minimum (paper: 2–3 orders;
-      default 100);
-    - ``elr_drop``: a norm jump lowers the ELR by at least this factor, i.e. ρ grows by ``√elr_drop`` (paper:
-      about one order, from ≈1e-3 to ≈1e-4; default 2, well above the ±10 % norm noise of an equilibrium);
+    - ``loss_factor``: the loss rises this many times above its minimum since the last event (default 100: two
+      orders of magnitude);
+    - ``grad_factor``: the effective gradient rises this many times above its minimum (default 100);
+    - ``elr_drop``: a norm jump lowers the ELR by at least this factor, i.e. ρ grows by ``√elr_drop`` (default
+      2, well above the ±10 % norm noise of an equilibrium);
     - ``window``: steps within which the three signatures must coincide.
     """
 
@@ -362,7 +362,7 @@ def detect(step, rho, loss, eff_grad, lr: float, detector: Detector | None = Non
     steps exceeds ``grad_factor`` times its own running minimum. For each spike the table gives the onset
     ``step``, the steps of the loss, gradient and ρ peaks within ``window`` after the onset, the baselines and
     peaks, ρ and the ELR just before the onset (the smallest ρ in the ``window`` before it) and at the ρ peak,
-    and ``norm_jump``: whether the ELR fell at least ``elr_drop``-fold. A *destabilisation* (the paper's event)
+    and ``norm_jump``: whether the ELR fell at least ``elr_drop``-fold. A *destabilisation* (the abstract's word)
     is a spike with a norm jump: ``events(table)``. Under a fixed norm there are spikes at most, never events.
     After a spike the scan resumes ``window`` steps later with fresh minima.
     """
@@ -484,41 +484,51 @@ def decay_phases(step, rho, elr, ev: pd.DataFrame, lr: float, wd: float, late: f
                                        "elr_ratio"])
 
 
-def mechanism(step, rho, elr, eff_grad, ev: pd.DataFrame, detector: Detector | None = None) -> pd.DataFrame:
-    """The order of the phases inside every complete period (the paper's §3 mechanism), one row per period.
+ORDER_COLUMNS = ("event", "start", "end", "rho_min", "grad_onset", "loss_onset", "jump", "rho_max", "spike_first",
+                 "decays", "converged", "ordered")
 
-    For period ``k`` (from event ``k`` to event ``k+1``) the booleans are
 
-    - ``spike_before_jump``: at event ``k`` the effective gradient peaks no later than ρ (the big gradient steps
-      cause the norm jump, the centrifugal force);
-    - ``reset``: the jump lowers the ELR at least ``elr_drop``-fold;
-    - ``converges``: the effective gradient then falls at least ``grad_factor``-fold below its spike;
-    - ``decays``: ρ shrinks from its peak to the onset of event ``k+1`` and the ELR climbs back at least
-      ``elr_drop``-fold;
-    - ``ordered``: all four.
+def phase_order(step, rho, loss, eff_grad, onsets: Sequence[float], converged: float = 10.0) -> pd.DataFrame:
+    """The order of the phases around every destabilisation but the first, measured in windows that do not
+    presuppose it (the mechanism the chapter derives from the norm recursion: convergence, norm decay, spike of loss
+    and effective gradient, norm jump).
+
+    Event ``k`` (its onset from :func:`detect`, ``k ≥ 1``: the first is preceded by the initial training, not by a
+    period) gets the window ``onset ± h`` with ``h`` half the gap to its nearer neighbouring onset; every quantity
+    is searched in that same window. In it: ``rho_min``, the step of the smallest ρ (the end of the norm decay, the
+    ELR's peak); ``grad_onset`` and ``loss_onset``, the first steps at which the effective gradient and the loss
+    reach the geometric middle of their range in the window (the spikes' onsets); ``jump``, the first step after
+    ``rho_min`` at which ρ has made half its rise (in log) to its largest value after it, ``rho_max``. Booleans:
+
+    - ``spike_first``: both spikes begin no later than the norm jump (the big gradient steps inflate ρ);
+    - ``decays``: ρ falls from the window's start to ``rho_min`` (the norm decays into the event);
+    - ``converged``: before the spike the network had converged: the median effective gradient over the
+      window's first quarter is at least ``converged`` times below its peak;
+    - ``ordered``: all three.
     """
-    d = detector or Detector()
-    step, rho, elr, g = _series(step, rho, elr, eff_grad)
+    if not converged > 1:
+        raise ValueError(f"converged = {converged!r} is not allowed: it must be a number > 1")
+    step, rho, loss, g = _series(step, rho, loss, eff_grad)
+    on = np.asarray(onsets, dtype=float)
     rows = []
-    for k in range(len(ev) - 1):
-        e0, e1 = ev.iloc[k], ev.iloc[k + 1]
-        quiet = (step > e0["step_rho_peak"]) & (step < e1["step"])
-        gmin = float(np.nanmin(g[quiet])) if quiet.any() else float("nan")
-        spike_before_jump = bool(e0["step_grad_peak"] <= e0["step_rho_peak"])
-        reset = bool(e0["elr_before"] / e0["elr_after"] >= d.elr_drop)
-        converges = bool(np.isfinite(gmin) and gmin * d.grad_factor <= e0["grad_peak"])
-        decays = bool(e1["rho_before"] < e0["rho_after"] and e1["elr_before"] >= d.elr_drop * e0["elr_after"])
-        rows.append(
-            {
-                "period": k,
-                "spike_before_jump": spike_before_jump,
-                "reset": reset,
-                "converges": converges,
-                "decays": decays,
-                "ordered": spike_before_jump and reset and converges and decays,
-            }
-        )
-    return pd.DataFrame(rows, columns=["period", "spike_before_jump", "reset", "converges", "decays", "ordered"])
+    for k in range(1, len(on)):
+        h = min([on[k] - on[k - 1], *(on[k + 1 : k + 2] - on[k])]) / 2
+        idx = np.flatnonzero((step >= on[k] - h) & (step <= on[k] + h))
+        if len(idx) < 4:
+            continue
+        s, r, lo, gr = step[idx], rho[idx], loss[idx], g[idx]
+        ia = int(np.nanargmin(r))
+        onset = [int(np.argmax(v >= np.sqrt(np.nanmin(v) * np.nanmax(v)))) for v in (gr, lo)]
+        top = ia + int(np.nanargmax(r[ia:]))
+        jump = ia + int(np.argmax(r[ia:] >= np.sqrt(r[ia] * r[top])))
+        quarter = max(1, len(idx) // 4)
+        spike_first = max(onset) <= jump
+        decays = bool(r[0] > r[ia])
+        conv = bool(np.nanmedian(gr[:quarter]) * converged <= np.nanmax(gr))
+        rows.append({"event": k, "start": s[0], "end": s[-1], "rho_min": s[ia], "grad_onset": s[onset[0]],
+                     "loss_onset": s[onset[1]], "jump": s[jump], "rho_max": s[top], "spike_first": bool(spike_first),
+                     "decays": decays, "converged": conv, "ordered": bool(spike_first and decays and conv)})
+    return pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
 
 
 # ---- period against ηλ ---------------------------------------------------------------------------------------

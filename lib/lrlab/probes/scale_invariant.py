@@ -10,6 +10,8 @@ Every function returns K values, one per configuration of a batched model (see :
 - train loss and accuracy with train-mode BN over chunks of ``batch_size`` (:func:`evaluate`);
   test accuracy with eval-mode BN, population statistics of the train set (:func:`evaluate` with ``bn_from``).
 - angle to the initial point (:func:`angle`), from ``calc_cos_init`` of the sphere paper's code.
+- angle of one training step (:class:`StepAngle`): between the SI weights just before and just after a step of
+  the training loop, the quantity that tells a random walk on the sphere (steps near 90°) from a descent.
 - :class:`Projector`: after every step, rescale each configuration's SI weights jointly back to norm ρ₀
   (``training_utils.fix_si_pnorm``): projected SGD on the sphere at a fixed ELR = η / ρ₀².
 - :func:`si_probe`: all of the above as one probe for :func:`lrlab.train.train`.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -105,6 +108,37 @@ class Projector:
             rescale_to_sphere_(si_parameters(model), self.rho0, self.mask)
 
 
+class StepAngle:
+    """``after_step`` hook: the angle (radians) between the SI weights just before and just after one step of
+    every ``every`` steps, per configuration (the last step of each epoch when ``every`` is the number of
+    mini-batches per epoch).
+
+    On the sphere, the step of projected SGD is orthogonal to w (scale invariance), so this angle is
+    arctan(ELR · ‖g̃‖) of that step's mini-batch (:func:`angular_step_bound`): below π/2 however large the ELR,
+    and close to π/2 when the weights jump to an unrelated direction at every step (a random walk). ``last``
+    holds the latest measurement (NaN before the first); :func:`si_probe` reports it as ``step_angle``. Only
+    one snapshot of the weights is kept, taken on the step before the measured one.
+    """
+
+    def __init__(self, model: nn.Module, every: int):
+        if every < 1:
+            raise ValueError(f"every = {every!r} is not allowed: it must be an integer >= 1")
+        self.every = int(every)
+        self.count = 0
+        self._before: Tensor | None = None
+        self.last = torch.full((rho(model).numel(),), math.nan, dtype=torch.float64)
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module) -> None:
+        self.count += 1
+        phase = self.count % self.every
+        if phase == 0 and self._before is not None:  # this step ended the stretch: measure it
+            self.last = angle(model, self._before).cpu()
+            self._before = None
+        if phase == self.every - 1 or self.every == 1:  # the next step is the one measured
+            self._before = snapshot(model)
+
+
 def _chunks(x: Tensor, y: Tensor, batch_size: int):
     for start in range(0, len(x), batch_size):
         yield x[start : start + batch_size], y[start : start + batch_size]
@@ -174,9 +208,11 @@ def si_probe(
     grad: bool = True,
     loss_fn: LossFn = cross_entropy,
     bn_from: Tensor | None = None,
+    step_angle: StepAngle | None = None,
 ) -> Callable[[nn.Module, int], dict[str, Tensor]]:
     """A probe for :func:`lrlab.train.train` returning ``rho``, ``elr``, ``train_loss``, ``train_acc``,
-    ``eff_grad`` (if ``grad``), ``test_acc`` (if test data is given) and ``angle`` (if ``w0`` is given).
+    ``eff_grad`` (if ``grad``), ``test_acc`` (if test data is given), ``angle`` (if ``w0`` is given) and
+    ``step_angle`` (the latest measurement of ``step_angle``, a :class:`StepAngle` hook the loop runs).
 
     ``lr`` is the raw learning rate per configuration; ``elr`` is computed as ``lr / rho²`` from the current ρ
     (on the sphere it stays the fixed ELR; under weight decay it moves). Test accuracy uses eval-mode BN with
@@ -195,11 +231,18 @@ def si_probe(
             out["test_acc"] = evaluate(model, x_test, y_test, max(batch_size, 1024), bn_from=stats)[1]
         if w0 is not None:
             out["angle"] = angle(model, w0).double()
+        if step_angle is not None:
+            out["step_angle"] = step_angle.last.clone()
         return out
 
     return probe
 
 
-def angular_step_bound(elr_: float, eff_grad: float) -> float:
-    """Angle of one projected step, tan Δθ = ELR · ‖g̃‖ (derived in the chapter ``sphere_regimes``): always below π/2."""
-    return math.atan(elr_ * eff_grad)
+def angular_step_bound(elr_, eff_grad):
+    """Angle of one projected step, tan Δθ = ELR · ‖g̃‖ (derived in the chapter ``sphere_regimes``): always below
+    π/2. Floats give a float; arrays (NumPy or torch) give the angle of each element."""
+    if isinstance(elr_, (int, float)) and isinstance(eff_grad, (int, float)):
+        return math.atan(elr_ * eff_grad)
+    if isinstance(elr_, Tensor) or isinstance(eff_grad, Tensor):
+        return torch.atan(torch.as_tensor(elr_, dtype=torch.float64) * torch.as_tensor(eff_grad, dtype=torch.float64))
+    return np.arctan(np.asarray(elr_, dtype=float) * np.asarray(eff_grad, dtype=float))

@@ -6,7 +6,8 @@ of stability, EoS). Their code (``src/utilities.py`` of locuslab/edge-of-stabili
 
 - a Hessian-vector product by double backward: g = ∇L with ``create_graph=True``, then ∇(g·v)
   (:class:`HessianOperator`; the graph of g is built once and reused by every product). For the chapter's
-  networks (Linear layers with tanh between, half-MSE) :class:`MLPHessian` computes the same product by
+  networks (Linear layers with tanh, ReLU or nothing between, half-MSE) :class:`MLPHessian` computes the same
+  product by
   Pearlmutter's R-operator: the same matrix products, a third of the elementwise passes, no graph to traverse.
   :func:`hessian_operator` picks the R-operator where :func:`fc_layers` recognises the model, double backward
   for any other;
@@ -92,41 +93,50 @@ class MLPHessian(HessianOperator):
     """v ↦ ∇²L(θ) v for Cohen et al.'s half-MSE L = ½/n Σᵢ ‖f(xᵢ) − yᵢ‖² of a multilayer perceptron, by
     Pearlmutter's R-operator (*Fast exact multiplication by the Hessian*, Neural Computation 1994, §3–4).
 
-    f is a stack of ``nn.Linear`` layers (``layers``), each but the last followed by tanh where ``tanh[i]`` is
-    true and by nothing otherwise: the chapter ``eos_ntk``'s fc-tanh networks and its two-layer linear network.
-    The parameters are every layer's weight, then bias, in order (``model.parameters()`` of the
+    f is a stack of ``nn.Linear`` layers (``layers``), each but the last followed by the activation ``acts[i]``:
+    ``"tanh"``, ``"relu"`` or ``None`` (nothing; ``True`` and ``False`` are read as tanh and nothing): the chapter
+    ``eos_ntk``'s fc-tanh and fc-relu networks and its two-layer linear network. ReLU's second derivative vanishes
+    wherever it is defined, so its layers contribute no −2 δa ⊙ a-like term (autograd's double backward agrees:
+    tested). The parameters are every layer's weight, then bias, in order (``model.parameters()`` of the
     ``nn.Sequential``); all must require grad. ``loss`` is L at these parameters, computed by the caller's own
     forward pass: the gradient (:meth:`HessianOperator.gradient`) comes from a plain backward pass on it, bitwise
     the training gradient. The products use a forward and backward pass of their own, done by hand once per
-    operator, which keeps every activation a (and s = 1 − a²), backpropagated error g and its −2 δa ⊙ a term; a
+    operator, which keeps every activation a, its derivative s (1 − a² for tanh, 1[z > 0] for ReLU),
+    backpropagated error g and, for tanh, its −2 δa ⊙ a term; a
     product is then a forward pass of R{z} = R{a} Wᵀ + a Vᵀ + c and a backward pass of R{g}: for two hidden layers
     the fourteen matrix products of autograd's double backward, but a third of its elementwise passes and no graph
     to traverse, for the same Hessian (tested against the exact one). ``benchmarks/bench_sharpness.py`` measures
     both.
     """
 
-    def __init__(self, layers: Sequence[nn.Linear], tanh: Sequence[bool], x: Tensor, y: Tensor,
+    def __init__(self, layers: Sequence[nn.Linear], acts: Sequence[str | bool | None], x: Tensor, y: Tensor,
                  loss: Tensor | Callable[[], Tensor]):
-        if not layers or len(tanh) != len(layers) - 1:
-            raise ValueError(f"tanh must flag each of the {len(layers) - 1} gaps between {len(layers)} layers, "
-                             f"got {len(tanh)}")
+        if not layers or len(acts) != len(layers) - 1:
+            raise ValueError(f"acts must name the activation of each of the {len(layers) - 1} gaps between "
+                             f"{len(layers)} layers, got {len(acts)}")
+        names = [{True: "tanh", False: None}.get(a, a) if isinstance(a, bool) else a for a in acts]
+        if not all(a in ACTS for a in names):
+            raise ValueError(f"acts = {list(acts)!r} is not allowed: each must be one of {ACTS}")
         params = [p for layer in layers for p in (layer.weight, layer.bias) if p is not None]
         super().__init__(loss, params, create_graph=False)
         self.weights = [layer.weight.detach() for layer in layers]
         self.biases = [None if layer.bias is None else layer.bias.detach() for layer in layers]
         self.sizes = [p.numel() for p in self.params]  # how a flat direction splits into the parameters
-        self._prepare(x.detach(), y.detach(), list(tanh))
+        self._prepare(x.detach(), y.detach(), names)
 
-    def _prepare(self, x: Tensor, y: Tensor, tanh: list[bool]) -> None:
+    def _prepare(self, x: Tensor, y: Tensor, acts: list[str | None]) -> None:
         """The forward and backward pass every product reuses (index l: the input of layer l, l = 0 … L−1)."""
         a, s = [x], [None]
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = a[-1] @ w.t() if b is None else torch.addmm(b, a[-1], w.t())
             if l == len(self.weights) - 1:
                 f = z
-            elif tanh[l]:
+            elif acts[l] == "tanh":
                 a.append(torch.tanh(z))
                 s.append(1 - a[-1] * a[-1])
+            elif acts[l] == "relu":
+                a.append(torch.relu(z))
+                s.append((z > 0).to(z.dtype))
             else:
                 a.append(z)
                 s.append(None)
@@ -136,7 +146,7 @@ class MLPHessian(HessianOperator):
         for l in range(len(self.weights) - 1, 0, -1):  # g of layer l−1's output z, from layer l's
             da = gs[0] @ self.weights[l]
             gs.insert(0, da if s[l] is None else da * s[l])
-            extra.insert(0, None if s[l] is None else -2 * da * a[l])
+            extra.insert(0, -2 * da * a[l] if acts[l - 1] == "tanh" else None)
         self.a, self.s, self.g, self.extra = a, s, gs, extra
 
     def _split(self, v: Tensor) -> tuple[list[Tensor], list[Tensor | None]]:
@@ -171,15 +181,25 @@ class MLPHessian(HessianOperator):
             out = parts + out
             if l > 0:
                 rda = torch.addmm(self.g[l] @ vw[l], rg, self.weights[l])
-                rg = rda if self.s[l] is None else torch.addcmul(rda.mul_(self.s[l]), self.extra[l - 1], ra[l])
+                if self.s[l] is None:
+                    rg = rda
+                elif self.extra[l - 1] is None:
+                    rg = rda.mul_(self.s[l])
+                else:
+                    rg = torch.addcmul(rda.mul_(self.s[l]), self.extra[l - 1], ra[l])
         return torch.cat([t.reshape(-1) for t in out])
 
 
-def fc_layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool]] | None:
-    """The linear layers of ``model`` and whether tanh follows each but the last, when ``model`` is an
-    ``nn.Sequential`` of ``nn.Linear`` layers with ``nn.Tanh`` or nothing between them (and
-    :class:`~lrlab.models.Squeeze` after a one-output last layer) whose parameters all train:
-    :func:`lrlab.models.tanh_mlp` and :func:`lrlab.models.two_layer_linear`. Else None."""
+ACTS: tuple[str | None, ...] = ("tanh", "relu", None)
+"""The activations :class:`MLPHessian` handles between two linear layers (``None``: nothing)."""
+_ACT_MODULES: dict[type[nn.Module], str] = {nn.Tanh: "tanh", nn.ReLU: "relu"}
+
+
+def fc_layers(model: nn.Module) -> tuple[list[nn.Linear], list[str | None]] | None:
+    """The linear layers of ``model`` and the activation after each but the last (``"tanh"``, ``"relu"`` or None),
+    when ``model`` is an ``nn.Sequential`` of ``nn.Linear`` layers with ``nn.Tanh``, ``nn.ReLU`` or nothing between
+    them (and :class:`~lrlab.models.Squeeze` after a one-output last layer) whose parameters all train:
+    :func:`lrlab.models.mlp` and :func:`lrlab.models.two_layer_linear`. Else None."""
     if not isinstance(model, nn.Sequential):
         return None
     mods = list(model)
@@ -188,19 +208,19 @@ def fc_layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool]] | None:
         if not mods or not isinstance(mods[-1], nn.Linear) or mods[-1].out_features != 1:
             return None
     layers: list[nn.Linear] = []
-    tanh: list[bool] = []
+    acts: list[str | None] = []
     for m in mods:
         if type(m) is nn.Linear:
-            if layers and len(tanh) < len(layers):
-                tanh.append(False)
+            if layers and len(acts) < len(layers):
+                acts.append(None)
             layers.append(m)
-        elif isinstance(m, nn.Tanh) and layers and len(tanh) < len(layers):
-            tanh.append(True)
+        elif type(m) in _ACT_MODULES and layers and len(acts) < len(layers):
+            acts.append(_ACT_MODULES[type(m)])
         else:
             return None
-    if not layers or len(tanh) != len(layers) - 1 or not all(p.requires_grad for p in model.parameters()):
+    if not layers or len(acts) != len(layers) - 1 or not all(p.requires_grad for p in model.parameters()):
         return None
-    return layers, tanh
+    return layers, acts
 
 
 def hessian_operator(model: nn.Module, x: Tensor, y: Tensor, loss: Tensor | None = None) -> HessianOperator:

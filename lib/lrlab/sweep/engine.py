@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lrlab.audit import registry
+from lrlab.audit.mutants import MUTANT_ENV
 from lrlab.runtime import DEVICE_ENV, SINGLE_THREAD_ENV, requested_device, write_json
 from lrlab.sweep import executors, keys
 from lrlab.sweep.cache import Cache, CorruptEntryError, Entry, default_cache
@@ -65,10 +67,14 @@ class SweepResult:
 
 
 def _progress(total: int, desc: str, enabled: bool | None):
+    """The sweep's progress bar: shown as ``lrlab run`` shows its line (:func:`lrlab.runs.progress_wanted`: on a
+    terminal, not under CI, not with ``LRLAB_PROGRESS=0``; ``LRLAB_PROGRESS=1`` forces it)."""
     from tqdm.auto import tqdm
 
+    from lrlab.runs import progress_wanted
+
     if enabled is None:
-        enabled = os.environ.get("LRLAB_PROGRESS", "1") not in ("0", "false", "no")
+        enabled = progress_wanted()
     return tqdm(total=total, desc=desc, unit="point", disable=not enabled, file=sys.stderr, dynamic_ncols=True)
 
 
@@ -108,29 +114,38 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     dask_local: bool = False,
+    scheduler_file: str | Path | None = None,
     retry_failed: bool = False,
     timeout: float | None = None,
     device: str | None = None,
     progress: bool | None = None,
     log=None,
+    mutant: str | None = None,
 ) -> SweepResult:
     """Run every point of ``grid × seeds`` of ``chapter`` at ``scale`` (see the module docstring).
 
+    ``mutant`` runs every point with that fault of the chapter applied (``lrlab audit``; part of each point's key).
     Everything is validated before anything runs (``ValueError`` naming the parameter and value). Returns the
     :class:`SweepResult`; the sweep folder holds ``sweep.json``, ``points.json`` and ``runs/<point>``.
     """
     start = time.perf_counter()
-    if scheduler and dask_local:
-        raise ValueError("give either --scheduler ADDRESS or --dask-local, not both")
+    if sum(bool(x) for x in (scheduler, scheduler_file, dask_local)) > 1:
+        raise ValueError("give one of --scheduler ADDRESS, --scheduler-file PATH and --dask-local, not several")
     if workers is not None and workers < 1:
         raise ValueError(f"--workers {workers!r} is not allowed: it must be an integer >= 1")
     if timeout is not None and timeout <= 0:
         raise ValueError(f"--timeout {timeout!r} is not allowed: it must be a number of seconds > 0")
+    if scheduler_file and not Path(scheduler_file).expanduser().is_file():
+        raise ValueError(f"--scheduler-file {str(scheduler_file)!r} does not exist: start the scheduler first "
+                         "(dask scheduler --scheduler-file PATH, or a dask-jobqueue cluster)")
     device = requested_device(device)
+    if mutant:
+        registry.get(chapter, mutant)  # an unknown mutant fails here, naming the known ones
     points = expand(chapter, scale, grid or {}, seeds, fixed)
     inputs = keys.key_inputs(chapter)
+    details = keys.key_details(chapter)  # the versions and data checksums behind inputs["versions"], ["data"]
     for p in points:
-        p.key = point_key(chapter, inputs, p.resolved, device)
+        p.key = point_key(chapter, inputs, p.resolved, device, mutant)
     all_keys = [p.key for p in points]
     if len(set(all_keys)) != len(all_keys):
         dup = next(p for p in points if all_keys.count(p.key) > 1)
@@ -144,7 +159,8 @@ def run_sweep(
     write_json(out / "sweep.json", {
         "format": FORMAT, "chapter": chapter, "scale": scale, "grid": dict(grid or {}), "seeds": list(seeds),
         "fixed": dict(fixed or {}), "device": device, "cache": str(store.root), "inputs": inputs,
-        "source_files": source, "points": [p.as_json() for p in points],
+        "source_files": source, "versions": details["versions"], "data": details["data"],
+        "points": [p.as_json() for p in points],
     })
     names = {p.name for p in points}
     if (out / "runs").is_dir():
@@ -189,8 +205,11 @@ def run_sweep(
         return result
 
     argv = executors.point_command(chapter, scale)
-    env = {**SINGLE_THREAD_ENV, DEVICE_ENV: device}
-    pool = executors.DaskPool(scheduler, workers) if (scheduler or dask_local) else executors.LocalPool(workers)
+    env = {**SINGLE_THREAD_ENV, DEVICE_ENV: device, MUTANT_ENV: mutant or ""}
+    if scheduler or scheduler_file or dask_local:
+        pool = executors.DaskPool(scheduler, workers, scheduler_file=scheduler_file)
+    else:
+        pool = executors.LocalPool(workers)
     say(f"running {len(todo)} of {len(points)} points on {pool.description}; cache {store.root}")
     running: dict[Any, tuple[Point, contextlib.ExitStack]] = {}
     try:
@@ -218,7 +237,7 @@ def run_sweep(
                     save_points()
                     continue
                 payload = {"chapter": chapter, "key": p.key, "argv": argv, "params": p.params, "seed": p.seed,
-                           "env": env, "timeout": timeout, "inputs": inputs}
+                           "env": env, "timeout": timeout, "inputs": inputs, "details": details}
                 running[pool.submit(payload)] = (p, stack)
             todo.extend(waiting)
             if not running:

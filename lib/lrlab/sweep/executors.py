@@ -22,6 +22,9 @@ import yaml
 
 from lrlab.sweep import keys
 
+INTERRUPTED_RC = 130
+"""Exit code of an ``lrlab run`` stopped by Ctrl-C (SIGINT); such a run is never cached."""
+
 
 def point_command(chapter: str, scale: str) -> list[str]:
     """The command a worker runs for a point: ``lrlab run`` with placeholders ``{python}``, ``{params}``
@@ -54,8 +57,8 @@ def execute_point(payload: Mapping[str, Any]) -> dict[str, Any]:
     differ = [k for k, v in payload["inputs"].items() if here.get(k) != v]
     if differ:
         return {"rc": None, "files": {}, "wall_s": time.perf_counter() - start, "host": host, "cacheable": False,
-                "error": f"the worker's {' and '.join(differ)} hash differently from the coordinator's (host {host}): "
-                         "every worker needs the same checkout and requirements"}
+                "error": f"the worker's {' and '.join(differ)} hash differently from the coordinator's (host {host}"
+                         f"{_what_differs(payload, differ)}): every worker needs the same checkout, packages and data"}
     with tempfile.TemporaryDirectory(prefix="lrlab-point-") as scratch:
         scratch = Path(scratch)
         out, pfile = scratch / "run", scratch / "params.yaml"
@@ -74,12 +77,31 @@ def execute_point(payload: Mapping[str, Any]) -> dict[str, Any]:
         files = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} \
             if out.is_dir() else {}
     status = read_status(files)
+    if status.get("status") == "interrupted" or rc == INTERRUPTED_RC:  # Ctrl-C: not the point's result
+        return {"rc": rc, "files": {}, "wall_s": time.perf_counter() - start, "host": host, "cacheable": False,
+                "error": "KeyboardInterrupt: the run was interrupted (not cached)"}
     if not error and rc != 0:
         error = status.get("error") or _last_error(tail) or f"the run exited with code {rc}"
     if not error and not status.get("ok"):
         error = status.get("error") or "the run left no status.json"
     return {"rc": rc, "files": files, "error": error, "stderr": tail if error else "",
             "wall_s": time.perf_counter() - start, "host": host, "cacheable": True}
+
+
+def _what_differs(payload: Mapping[str, Any], differ: list[str]) -> str:
+    """``; torch 2.12.0 here, 2.13.0 there``: the first few package versions or data files that differ."""
+    theirs = payload.get("details") or {}
+    if not any(k in theirs for k in differ):
+        return ""
+    mine = keys.key_details(payload["chapter"])
+    notes = []
+    for kind in ("versions", "data"):
+        if kind in differ and kind in theirs:
+            for name in sorted(set(mine[kind]) | set(theirs[kind])):
+                here, there = mine[kind].get(name, "absent"), theirs[kind].get(name, "absent")
+                if here != there:
+                    notes.append(f"{name} {here[:12]} here, {there[:12]} there")
+    return "; " + ", ".join(notes[:3]) if notes else ""
 
 
 def read_status(files: Mapping[str, bytes]) -> dict[str, Any]:
@@ -124,16 +146,29 @@ class LocalPool:
 
 
 class DaskPool:
-    """Points as tasks of a ``dask.distributed`` cluster: at ``address``, or a ``LocalCluster`` of ``workers``."""
+    """Points as tasks of a ``dask.distributed`` cluster: at ``address``, at the address a scheduler wrote into
+    ``scheduler_file`` (``dask scheduler --scheduler-file``, the usual way on SLURM), or a ``LocalCluster`` of
+    ``workers``."""
 
-    def __init__(self, address: str | None, workers: int):
+    def __init__(self, address: str | None, workers: int, scheduler_file: str | Path | None = None):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise ValueError("--scheduler/--dask-local need dask.distributed: pip install 'dask[distributed]'") \
-                from None
+            raise ValueError("--scheduler/--scheduler-file/--dask-local need dask.distributed: "
+                             "pip install 'dask[distributed]'") from None
         self.cluster = None
-        if address:
+        if scheduler_file:
+            path = Path(scheduler_file).expanduser()
+            if not path.is_file():
+                raise ValueError(f"--scheduler-file {str(scheduler_file)!r} does not exist: start the scheduler "
+                                 "first (dask scheduler --scheduler-file PATH, or a dask-jobqueue cluster)")
+            try:
+                self.client = Client(scheduler_file=str(path), timeout="30s")
+            except (OSError, TimeoutError, ValueError, KeyError) as e:
+                raise ValueError(f"--scheduler-file {str(scheduler_file)!r}: no Dask scheduler answers at the "
+                                 f"address it holds ({e.__class__.__name__}: {e})") from None
+            self.description = f"Dask scheduler {self.client.scheduler.address} (from {path})"
+        elif address:
             try:
                 self.client = Client(address, timeout="30s")
             except (OSError, TimeoutError) as e:
@@ -157,13 +192,20 @@ class DaskPool:
                                   key=f"lrlab-point-{payload['key'][:12]}-{uuid.uuid4().hex[:8]}")
 
     def done(self, futures: Iterable[Any], timeout: float) -> list[Any]:
+        """The futures that finished, waiting until the first does or ``timeout`` passes (``distributed.wait``:
+        woken by the scheduler's message, not by polling)."""
+        from distributed import wait
+
         futures = list(futures)
-        deadline = time.monotonic() + timeout
-        while True:
-            ready = [f for f in futures if f.done()]
-            if ready or time.monotonic() >= deadline:
-                return ready
-            time.sleep(0.05)
+        if not futures:
+            return []
+        try:
+            wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        except Exception:  # a cancelled future: _finish reports it through its result()
+            pass
+        return [f for f in futures if f.done()]
 
     def close(self) -> None:
         self.client.close()

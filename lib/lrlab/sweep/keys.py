@@ -1,22 +1,32 @@
 """The key of a point: what a chapter run's result depends on, hashed.
 
-A point's key is the SHA-256 of the chapter's notebook, the ``lrlab`` source it imports (followed transitively
-through static imports), the locked requirements, the resolved parameters and the device class.
+A point's key is the SHA-256 of
+
+- the chapter's notebook (its bytes),
+- the ``lrlab`` source it imports (followed transitively through static imports: :func:`source_files`),
+- the installed versions of the third-party packages that notebook and source import (:func:`package_versions`:
+  the top-level modules, mapped to their distributions with ``importlib.metadata.packages_distributions``), and
+  the Python version: what is installed, not what ``requirements.txt`` asks for,
+- the checksums of the data files the chapter reads (:func:`data_checksums`: Fashion-MNIST's IDX files for the
+  chapters that call :func:`lrlab.data.fashion_mnist`; synthetic and bundled data are covered by the code),
+- the resolved parameters and the device class.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
+import os
+import platform
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lrlab.runtime import book_root
-
-FORMAT = 1
+FORMAT = 2
 """Version of the layout of keys, cache manifests and ``sweep.json``."""
 
 
@@ -112,40 +122,178 @@ def source_files(chapter: str) -> list[Path]:
     return sorted(modules[n] for n in seen)
 
 
-def source_hash(chapter: str) -> str:
-    """SHA-256 over the relative path and bytes of every file of :func:`source_files`."""
+def source_hash(chapter: str, files: list[Path] | None = None) -> str:
+    """SHA-256 over the relative path and bytes of every file of :func:`source_files` (``files``, when at hand)."""
     root = lrlab_root().parent
     h = hashlib.sha256()
-    for path in source_files(chapter):
+    for path in source_files(chapter) if files is None else files:
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + sha256_hex(path.read_bytes()).encode() + b"\n")
     return h.hexdigest()
 
 
-def notebook_hash(chapter: str) -> str:
-    """SHA-256 of the chapter notebook's bytes."""
+def _notebook(chapter: str) -> Path:
     from lrlab import studies
 
-    return sha256_hex(studies.notebook(chapter).read_bytes())
+    return studies.notebook(chapter)
 
 
-def requirements_hash() -> str:
-    """SHA-256 of the book's ``requirements.txt``; of the installed distributions' versions outside a checkout."""
-    root = book_root()
-    if root is not None and (root / "requirements.txt").is_file():
-        return sha256_hex((root / "requirements.txt").read_bytes())
+def notebook_hash(chapter: str) -> str:
+    """SHA-256 of the chapter notebook's bytes."""
+    return sha256_hex(_notebook(chapter).read_bytes())
+
+
+def _trees(chapter: str, files: list[Path] | None = None) -> list[ast.AST]:
+    """The syntax trees of the chapter's notebook code and of :func:`source_files` (``files`` when already at
+    hand; a file that does not parse is left out: its run fails anyway)."""
+    trees = []
+    sources = [(_notebook_code(_notebook(chapter)), "<notebook>")]
+    sources += [(p.read_bytes(), str(p)) for p in (source_files(chapter) if files is None else files)]
+    for text, name in sources:
+        try:
+            trees.append(_parse(text, filename=name))
+        except (SyntaxError, ValueError):
+            continue
+    return trees
+
+
+def imported_modules(chapter: str, trees: list[ast.AST] | None = None) -> list[str]:
+    """Top-level names of the third-party modules the chapter's notebook and :func:`source_files` import
+    (standard library and ``lrlab`` left out), anywhere in them: ``torch``, ``numpy``, ``sklearn``, …"""
+    found: set[str] = set()
+    for tree in _trees(chapter) if trees is None else trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.partition(".")[0])
+    skip = {"lrlab", "__future__", "__main__", *sys.stdlib_module_names}
+    return sorted(m for m in found if m not in skip)
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions_of() -> dict[str, tuple[str, ...]]:
+    """``{"sklearn": ("scikit-learn",), ...}``: the scan of every installed distribution's files, made once per
+    process (the versions themselves are read afresh each time)."""
     from importlib import metadata
 
-    dists = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in metadata.distributions())
-    return sha256_hex("\n".join(dists).encode())
+    return {m: tuple(sorted(set(d))) for m, d in metadata.packages_distributions().items()}
 
 
-def key_inputs(chapter: str) -> dict[str, str]:
-    """The hashed inputs every point of ``chapter`` shares: notebook, lrlab source, requirements."""
-    return {"notebook": notebook_hash(chapter), "source": source_hash(chapter), "requirements": requirements_hash()}
+def package_versions(chapter: str, trees: list[ast.AST] | None = None) -> dict[str, str]:
+    """``{"python": "3.11.2", "numpy": "2.3.1", "scikit-learn": "1.7.0", "torch": "2.13.0", ...}``: the installed
+    version of every distribution that provides a module of :func:`imported_modules` (``"not installed"`` for a
+    module no distribution provides), and Python's."""
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    dists = _distributions_of()
+    for module in imported_modules(chapter, trees):
+        names = dists.get(module)
+        if not names:
+            out[f"module {module}"] = "not installed"
+            continue
+        for name in names:
+            try:
+                out[name.lower()] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                out[name.lower()] = "not installed"
+    return dict(sorted(out.items()))
 
 
-def point_key(chapter: str, inputs: Mapping[str, str], resolved: Mapping[str, Any], device: str) -> str:
-    """The cache key of one run: SHA-256 of the chapter, its inputs, the resolved parameters and the device."""
-    blob = json.dumps({"format": FORMAT, "chapter": chapter, "inputs": dict(inputs), "device": device,
-                       "params": dict(resolved)}, sort_keys=True, separators=(",", ":"), default=str)
+def _loaders_called(chapter: str, trees: list[ast.AST] | None = None) -> set[str]:
+    """Names of the functions the chapter's notebook and :func:`source_files` call (``data.fashion_mnist(...)``
+    and ``fashion_mnist(...)`` both give ``fashion_mnist``)."""
+    names: set[str] = set()
+    for tree in _trees(chapter) if trees is None else trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                names.add(f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else "")
+    return names
+
+
+def fashion_mnist_files() -> dict[str, Path | None]:
+    """The four Fashion-MNIST IDX files :func:`lrlab.data.fashion_mnist` reads, found where it looks
+    (``$LRLAB_FASHION_MNIST``, then Debian's folders; plain or gzipped): ``None`` for a split it cannot find."""
+    from lrlab import data
+
+    folders = [Path(p) for p in (os.environ.get("LRLAB_FASHION_MNIST"), *data.FASHION_DIRS) if p]
+    found: dict[str, Path | None] = {}
+    for split, stems in data.FASHION_FILES.items():
+        pair = None
+        for folder in folders:
+            files = [next((folder / n for n in (stem, stem + ".gz") if (folder / n).is_file()), None)
+                     for stem in stems]
+            if all(files):
+                pair = files
+                break
+        for stem, path in zip(stems, pair or [None] * len(stems)):
+            found[f"{split}/{stem}"] = path
+    return found
+
+
+DATASETS = {"fashion_mnist": fashion_mnist_files}
+"""The datasets read from files, by the name of their loader in :mod:`lrlab.data`. CIFAR-10 (scale ``paper``
+only, from ``$LRLAB_CIFAR10``, often set on the workers alone) is not among them: its checksums are in each run's
+``provenance.json``."""
+
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks; remembered per path, size and modification time."""
+    st = path.stat()
+    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo not in _FILE_HASHES:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _FILE_HASHES[memo] = h.hexdigest()
+    return _FILE_HASHES[memo]
+
+
+def data_checksums(chapter: str, trees: list[ast.AST] | None = None) -> dict[str, str]:
+    """``{"fashion_mnist/train/train-images-idx3-ubyte": "<sha256>", ...}`` for the datasets of :data:`DATASETS`
+    the chapter's code calls (``"not found"`` for a missing file: such a run fails, and is keyed apart). Keyed by
+    file name, not folder, so the same files in another place give the same checksums. Empty for a chapter that
+    reads no data file."""
+    out: dict[str, str] = {}
+    called = _loaders_called(chapter, trees)
+    for name, files in DATASETS.items():
+        if name in called:
+            for label, path in files().items():
+                out[f"{name}/{label}"] = file_sha256(path) if path is not None else "not found"
+    return out
+
+
+def _digest(mapping: Mapping[str, str]) -> str:
+    return sha256_hex(json.dumps(dict(mapping), sort_keys=True, separators=(",", ":")).encode())
+
+
+def key_details(chapter: str, files: list[Path] | None = None) -> dict[str, dict[str, str]]:
+    """What :func:`key_inputs` hashes besides files: the package versions and the data checksums, in full (a
+    sweep records them in ``sweep.json``). ``files``: :func:`source_files`, when already at hand."""
+    trees = _trees(chapter, files)
+    return {"versions": package_versions(chapter, trees), "data": data_checksums(chapter, trees)}
+
+
+def key_inputs(chapter: str, details: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, str]:
+    """The hashed inputs every point of ``chapter`` shares: notebook, lrlab source, package versions, data
+    (``details``: :func:`lrlab.sweep.key_details`, when already at hand)."""
+    files = source_files(chapter)
+    details = details or key_details(chapter, files)
+    return {"notebook": notebook_hash(chapter), "source": source_hash(chapter, files),
+            "versions": _digest(details["versions"]), "data": _digest(details["data"])}
+
+
+def point_key(chapter: str, inputs: Mapping[str, str], resolved: Mapping[str, Any], device: str,
+              mutant: str | None = None) -> str:
+    """The cache key of one run: SHA-256 of the chapter, its inputs, the resolved parameters, the device and, for an
+    audit's mutant run, the mutant's name (a normal run's key does not mention mutants)."""
+    fields = {"format": FORMAT, "chapter": chapter, "inputs": dict(inputs), "device": device,
+              "params": dict(resolved)}
+    if mutant:
+        fields["mutant"] = mutant
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return sha256_hex(blob.encode())

@@ -32,6 +32,14 @@ def correlated_pair(n: int, rho: float, rng: np.random.Generator) -> np.ndarray:
     return np.column_stack([x1, x2])
 
 
+def crossing_data(n: int, rho: float, beta: tuple[float, ...], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Fig. 1 design: ``X2 = ρ X1 + √(1 − ρ²) Z``, ``y = Xβ + ε``."""
+    rng = _rng(seed, 1)
+    X = correlated_pair(n, rho, rng)
+    return X, X @ np.array(beta) + rng.standard_normal(n)
+
+
+
 def equicorrelated(n: int, p: int, rho: float, rng: np.random.Generator) -> np.ndarray:
     """``n × p`` Gaussian design with every pair of columns correlated ``ρ ≥ 0`` (Fig. 3)."""
     return np.sqrt(rho) * rng.standard_normal((n, 1)) + np.sqrt(1 - rho) * rng.standard_normal((n, p))

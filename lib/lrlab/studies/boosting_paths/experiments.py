@@ -1,11 +1,13 @@
-"""The boosting chapter's paths and the additive model: the runs of sections 1 and 3, and every experiment together.
+"""The boosting chapter's paths and the additive model, and every experiment together.
 
-- paths against penalized paths: ridge learners reach OLS (Fig. 7), the joint ridge learner's path is not the
-  ridge path (Fig. 1), P-spline boosting passes the P-spline fit on its way to the B-spline fit (Fig. 8);
-- the penalized-learner pathology in an additive model (§3.5; the additive example is derived in this chapter);
+- paths against penalized paths: ridge learners reach OLS (Fig. 7); the joint ridge learner of Fig. 1 run with the
+  boosting loop and held against the closed forms of :mod:`lrlab.studies.boosting_paths.exact` (closest approach to the
+  ridge solution, side of the ridge path, iterations to OLS); P-spline boosting against the B-spline and P-spline fits
+  (Fig. 8);
+- the penalized-learner pathology in an additive model (the additive example is derived in this chapter);
 - :class:`Results` holds every experiment of the chapter, from here and from
-  :mod:`~lrlab.studies.boosting_paths.convergence`, :mod:`~lrlab.studies.boosting_paths.glm` and
-  :mod:`~lrlab.studies.boosting_paths.background`.
+  :mod:`~lrlab.studies.boosting_paths.convergence`, :mod:`~lrlab.studies.boosting_paths.glm`,
+  :mod:`~lrlab.studies.boosting_paths.limits` and :mod:`~lrlab.studies.boosting_paths.background`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import pandas as pd
 from lrlab import boosting as bst
 from lrlab.config import Config
 
+from . import exact
 from .background import lasso
 from .convergence import rate_vs_p, rates
-from .designs import Experiment, _linear_learners, _m_grid, _rng, correlated_pair, seeds
+from .designs import Experiment, _linear_learners, _m_grid, _rng, correlated_pair, crossing_data, seeds
 from .glm import binomial, poisson
 
 # --------------------------------------------------------------------------------------------------------------
@@ -62,41 +65,67 @@ def ridge_boosting(cfg: Config) -> Experiment:
 
 
 def ridge_curve(X: np.ndarray, y: np.ndarray, points: int = 3000) -> np.ndarray:
-    """The ridge path from OLS (λ = 0) to the origin (λ → ∞) as a dense polyline (``points × p``)."""
+    """The ridge path from OLS (λ = 0) to the origin (λ → ∞) as a dense polyline (``points × p``), for figures."""
     d = np.linalg.eigvalsh(X.T @ X)
     lams = np.concatenate([[0.0], np.geomspace(d.min() * 1e-5, d.max() * 1e7, points)])
     return np.vstack([bst.ridge_path(X, y, lams), np.zeros((1, X.shape[1]))])
 
 
-def ridge_crossing(cfg: Config) -> Experiment:
-    """The joint ridge learner ``bols(X1, λ) %+% bols(X2, λ)`` against the ridge path (Fig. 1).
+def _crossing_row(X: np.ndarray, y: np.ndarray, lam: float, cfg: Config) -> tuple[dict, np.ndarray]:
+    """One joint ridge learner, run with the boosting loop and judged against the closed forms of
+    :mod:`~lrlab.studies.boosting_paths.exact`."""
+    sp = exact.ridge_spectrum(X, y, lam)
+    ols, nu, M = sp.ols, cfg.cross_nu, cfg.cross_m
+    m_eps = exact.iterations_to(sp, nu, cfg.speed_eps)
+    run = bst.boost([bst.Learner("X", X, lam=lam)], y, nu, max(M, int(1.25 * m_eps) + 10), offset=0.0)
+    coef = run.coef
+    dist = np.linalg.norm(coef - ols, axis=1)
+    hit = np.flatnonzero(dist <= cfg.speed_eps * np.linalg.norm(ols))
+    row = {"lam": lam, "ols_norm": float(np.linalg.norm(ols)), "s_min": float(sp.s[0]), "s_max": float(sp.s[-1]),
+           "end_to_ols": float(dist[min(M, run.mstop)]),
+           # C11: iterations to reach speed_eps, measured on the loop and predicted
+           "m_eps": float(hit[0]) if hit.size else float("inf"), "m_eps_pred": float(m_eps)}
+    coef = coef[: M + 1]
+    row |= {"ridge_gap": np.nan, "closest": np.nan, "closest_m": -1, "closest_pred": np.nan, "closest_m_pred": -1}
+    if lam > 0:  # C1: the closest approach to the ridge solution, measured and predicted
+        ridge = exact.ridge_solution(sp, lam)
+        gap = float(np.linalg.norm(ridge - ols))
+        d_meas, m_meas = exact.closest_approach(coef, ridge)
+        d_pred, m_pred = exact.closest_approach(exact.ridge_coef_path(sp, nu, np.arange(M + 1)), ridge)
+        row |= {"ridge_gap": gap, "closest": d_meas / gap, "closest_m": m_meas, "closest_pred": d_pred / gap,
+                "closest_m_pred": m_pred}
+    # C2: the crossing of the ridge path, measured (sides of the loop's iterates) and predicted
+    side = exact.side_of_ridge_path(sp, coef)
+    told = np.flatnonzero(side != 0)
+    flips = told[1:][side[told[1:]] != side[told[:-1]]]
+    v_star, r = exact.crossing_point(sp, nu)
+    m_cross = exact.crossing_iteration(sp, nu, v_star)
+    resolvable = bool(1e-8 <= v_star < 1 - 1e-8 and m_cross <= M) if np.isfinite(v_star) else False
+    row |= {"crossings": int(flips.size), "cross_m": int(flips[0]) if flips.size else -1, "r": r,
+            "v_star": v_star, "cross_m_pred": m_cross, "cross_resolvable": resolvable}
+    return row, coef
 
-    The boosting path is exact (:func:`lrlab.boosting.closed_form_path`) at every iteration up to ``cross_m``;
-    the distance to the ridge path is measured on all iterations up to 500 and 1000 geometric ones beyond.
+
+def ridge_crossing(cfg: Config) -> Experiment:
+    """The joint ridge learner ``bols(X1, λ) %+% bols(X2, λ)`` of Fig. 1, run with the boosting loop.
+
+    For each λ of ``cross_lams`` the loop's path is compared with the closed forms
+    (:mod:`~lrlab.studies.boosting_paths.exact`): its closest
+    approach to the ridge solution and the iteration of it (C1), the side of the ridge path each iterate lies on
+    and the iteration where it changes (C2), and the iterations to reach ``speed_eps × ‖β_OLS‖`` from OLS (C11).
     """
     paths, rows, extra = [], [], {}
-    ms = _m_grid(cfg.cross_m)
+    grid = _m_grid(cfg.cross_m)
     for s in seeds(cfg):
-        rng = _rng(s, 1)
-        X = correlated_pair(cfg.cross_n, cfg.cross_rho, rng)
-        y = X @ np.array(cfg.cross_beta) + rng.standard_normal(cfg.cross_n)
-        ols = np.linalg.lstsq(X, y, rcond=None)[0]
-        scale_ = float(np.linalg.norm(ols))
-        curve = ridge_curve(X, y)
+        X, y = crossing_data(cfg.cross_n, cfg.cross_rho, cfg.cross_beta, s)
         for lam in cfg.cross_lams:
-            learner = bst.Learner("X", X, lam=lam)
-            cf = bst.closed_form_path(learner, y, cfg.cross_nu, ms)
-            dist, sign = bst.distance_to_curve(cf.coef, curve)
-            rows.append({"seed": s, "lam": lam, "ols_norm": scale_,
-                         "end_to_ols": float(np.linalg.norm(cf.coef[-1] - ols)),
-                         "max_to_ridge_path": float(dist.max()) / scale_,
-                         "argmax_m": int(ms[dist.argmax()]),
-                         "crossings": bst.crossings(sign, dist, 1e-3 * scale_)})
+            row, coef = _crossing_row(X, y, lam, cfg)
+            rows.append({"seed": s, **row})
             if s == cfg.seed:
-                paths.append(pd.DataFrame({"seed": s, "lam": lam, "m": ms, "beta_1": cf.coef[:, 0],
-                                           "beta_2": cf.coef[:, 1], "dist_ridge": dist / scale_}))
+                paths.append(pd.DataFrame({"seed": s, "lam": lam, "m": grid, "beta_1": coef[grid, 0],
+                                           "beta_2": coef[grid, 1]}))
         if s == cfg.seed:
-            extra = {"X": X, "y": y, "ols": ols, "ridge_curve": curve}
+            extra = {"X": X, "y": y, "ols": np.linalg.lstsq(X, y, rcond=None)[0], "ridge_curve": ridge_curve(X, y)}
     return Experiment(pd.concat(paths, ignore_index=True), pd.DataFrame(rows), extra)
 
 
@@ -109,34 +138,51 @@ def pspline_data(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
 SPLINE_SHOW = (1, 10, 30, 60)
 
 
-def pspline_path(cfg: Config) -> Experiment:
-    """P-spline boosting against the B-spline (λ = 0) and P-spline (λ) fits, exactly (Fig. 8).
+def _fit_distance(coef: np.ndarray, target: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """``‖Z(θ − θ*)‖`` for every row θ of ``coef``, through the Gram matrix ``G = ZᵀZ``."""
+    diff = coef - target
+    return np.sqrt(np.maximum(np.sum((diff @ G) * diff, axis=1), 0.0))
 
-    One learner ``bbs(x, knots=spline_knots, lambda=spline_lam)``, mboost's default offset mean(y). Distances are
-    relative to ``‖f_B − f_P‖``.
+
+def pspline_path(cfg: Config) -> Experiment:
+    """P-spline boosting against the B-spline (λ = 0) and P-spline (λ) fits (Fig. 8).
+
+    One learner ``bbs(x, knots=spline_knots, lambda=spline_lam)``, mboost's default offset mean(y), run with the
+    boosting loop for ``spline_m`` iterations. Distances are relative to ``‖f_B − f_P‖``. The closest approach to
+    ``f_P`` and its iteration are also predicted from the explicit hat matrix
+    (:func:`~lrlab.studies.boosting_paths.exact.smoother`).
     """
     rows, curves, dists = [], [], []
     for s in seeds(cfg):
         x, y = pspline_data(cfg.spline_n, _rng(s, 8))
         learner = bst.pspline(x, knots=cfg.spline_knots, lam=cfg.spline_lam, name="x")
-        f_b = bst.least_squares_fit([learner], y)
-        f_p = bst.penalized_fit([learner], y)
+        off = float(y.mean())
+        Z = bst.bspline_basis(x, cfg.spline_knots, 3)
+        K = bst.difference_penalty(Z.shape[1], 2)
+        theta_b = np.linalg.lstsq(Z, y - off, rcond=None)[0]
+        theta_p = np.linalg.solve(Z.T @ Z + cfg.spline_lam * K, Z.T @ (y - off))
+        f_b, f_p = off + Z @ theta_b, off + Z @ theta_p
         gap = float(np.linalg.norm(f_b - f_p))
-        d_b, d_p = np.empty(cfg.spline_m + 1), np.empty(cfg.spline_m + 1)
-        for a in range(0, cfg.spline_m + 1, 5000):
-            ms = np.arange(a, min(a + 5000, cfg.spline_m + 1))
-            fit = bst.closed_form_path(learner, y, cfg.spline_nu, ms, offset=y.mean()).fit
-            d_b[ms] = np.linalg.norm(fit - f_b, axis=1) / gap
-            d_p[ms] = np.linalg.norm(fit - f_p, axis=1) / gap
+        path = bst.boost([learner], y, cfg.spline_nu, cfg.spline_m, offset=off)
+        G = Z.T @ Z
+        d_b = _fit_distance(path.coef, theta_b, G) / gap
+        d_p = _fit_distance(path.coef, theta_p, G) / gap
+        sm = exact.smoother(Z, K, cfg.spline_lam)
+        c, e = sm.U.T @ (y - off), sm.U.T @ (f_p - off)
+        shrink = 1.0 - (1.0 - cfg.spline_nu * sm.s[None, :]) ** np.arange(cfg.spline_m + 1)[:, None]
+        pred = np.linalg.norm(shrink * c - e, axis=1) / gap
+        end_pred = float(np.linalg.norm(shrink[-1] * c - sm.U.T @ (f_b - off))) / gap
         show = [m for m in SPLINE_SHOW if m < cfg.spline_m] + [cfg.spline_m]
         rows.append({"seed": s, "df": learner.df(), "df_trace": learner.df("trace"), "gap": gap,
                      "end_to_unpen": d_b[-1], "end_to_pen": d_p[-1], "min_to_pen": d_p.min(),
-                     "argmin_to_pen": int(d_p.argmin()),
+                     "argmin_to_pen": int(d_p.argmin()), "min_to_pen_pred": pred.min(),
+                     "argmin_to_pen_pred": int(pred.argmin()), "end_to_unpen_pred": end_pred,
                      **{f"to_pen_{m}": d_p[m] for m in show}, **{f"to_unpen_{m}": d_b[m] for m in show}})
         grid = _m_grid(cfg.spline_m, 200, 400)
-        dists.append(pd.DataFrame({"seed": s, "m": grid, "to_unpenalized": d_b[grid], "to_penalized": d_p[grid]}))
+        dists.append(pd.DataFrame({"seed": s, "m": grid, "to_unpenalized": d_b[grid], "to_penalized": d_p[grid],
+                                   "to_penalized_pred": pred[grid]}))
         if s == cfg.seed:
-            fit = bst.closed_form_path(learner, y, cfg.spline_nu, show, offset=y.mean()).fit
+            fit = path.eta(show)
             curves.append(pd.DataFrame({"x": x, "y": y, "B-spline (λ = 0)": f_b,
                                         f"P-spline (λ = {cfg.spline_lam:g})": f_p,
                                         **{f"m = {m}": fit[i] for i, m in enumerate(show)}}))
@@ -223,9 +269,13 @@ class Results:
     poisson: Experiment
     binomial: Experiment
     lasso: Experiment
+    small_step: Experiment
+    selection: Experiment
 
 
 def run_all(cfg: Config) -> Results:
     """Run every experiment (the notebook runs them one by one, with the story in between)."""
+    from .limits import selection, small_step
+
     return Results(ridge_boosting(cfg), ridge_crossing(cfg), pspline_path(cfg), rates(cfg), rate_vs_p(cfg),
-                   additive(cfg), poisson(cfg), binomial(cfg), lasso(cfg))
+                   additive(cfg), poisson(cfg), binomial(cfg), lasso(cfg), small_step(cfg), selection(cfg))

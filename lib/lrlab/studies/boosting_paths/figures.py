@@ -116,11 +116,11 @@ def fig_rates(exp: Experiment, cfg: Config):
     ax = axes[0, 1]
     sm = exp.summary
     for rho, g in sm.groupby("rho"):
-        ax.scatter(1 - g.bound, 1 - g.contraction, color=pal[rho], s=18, label=f"ρ = {rho:g}")
-    lim = (0.5 * (1 - sm.bound).min(), 2 * (1 - sm.contraction).max())
-    ax.plot(lim, lim, "k--", lw=0.8, label="measured = bound")
-    ax.set(xscale="log", yscale="log", xlabel="1 − bound", ylabel="1 − measured contraction",
-           title="measured rate vs the bound")
+        ax.scatter(1 - g.bound, 1 - g.worst_step, color=pal[rho], s=18, label=f"ρ = {rho:g}")
+    lim = (0.5 * (1 - sm.bound).min(), 2 * (1 - sm.worst_step).max())
+    ax.plot(lim, lim, "k--", lw=0.8, label="worst step = bound")
+    ax.set(xscale="log", yscale="log", xlabel="1 − bound", ylabel="1 − worst one-step ratio",
+           title="every step against the bound")
     ax.legend(fontsize="xx-small")
     return fig
 
@@ -137,13 +137,11 @@ def fig_rate_p(exp: Experiment, cfg: Config):
     ax.legend(fontsize="x-small")
     ax = axes[0, 1]
     for rho, g in exp.summary.groupby("rho"):
-        m = g.groupby("p")[["contraction", "bound"]].mean()
-        ax.semilogy(m.index, 1 - m.contraction, color=pal[rho], marker="o", ms=4, label=f"measured, ρ = {rho:g}")
-        ax.semilogy(m.index, 1 - m.bound, color=pal[rho], ls="--", lw=1)
-    ax.set(xscale="log", xlabel="number of learners p", ylabel="1 − contraction",
-           title=f"measured (solid) vs bound (dashed), ν = {cfg.rate_nu:g}")
-    ax.set_xticks(list(cfg.rate_learners), [str(p) for p in cfg.rate_learners])
-    ax.minorticks_off()
+        m = g.groupby("p").gap_left.median()
+        ax.loglog(m.index, m.clip(lower=1e-32), color=pal[rho], marker="o", ms=4, label=f"ρ = {rho:g}")
+    ax.axvline(cfg.rate_n, color="0.5", ls=":", lw=1)
+    ax.set(xlabel="number of learners p", ylabel="gap left / initial gap",
+           title=f"boosting, {cfg.rate_m} iterations, ν = {cfg.rate_nu:g} (median over seeds)")
     ax.legend(fontsize="xx-small")
     return fig
 
@@ -197,7 +195,7 @@ def fig_poisson(exp: Experiment, cfg: Config):
 
     for f, g in runs.groupby("factor"):
         status = first.loc[(first.factor - f).abs().idxmin(), "status"]
-        axes[0, 0].loglog(g.m, g.gap.clip(1e-16, 1e8), color=pal[key(f)],
+        axes[0, 0].loglog(g.m, g.gap.replace([np.inf, -np.inf], np.nan).clip(1e-16, 1e8), color=pal[key(f)],
                           label=f"ν = {key(f):g} ν*" + (" (diverged)" if status == "diverged" else ""))
     axes[0, 0].set(xlabel="iteration m", ylabel="loss gap (clipped at 1e8)",
                    title=f"Poisson, seed {cfg.seed}: ν* = {first.nu_star.iloc[0]:.3f}")
@@ -222,9 +220,12 @@ def fig_glm_grid(poisson_exp: Experiment, binomial_exp: Experiment, cfg: Config)
     fig, axes = plots.figure(ncols=2, height=3.0)
     runs = poisson_exp.paths[(poisson_exp.paths.seed == cfg.seed) & (poisson_exp.paths.grid == "paper")]
     pal = plots.lr_palette(list(cfg.glm_nus))
+    status = poisson_exp.summary.set_index(["seed", "grid", "nu"]).status
     for nu, g in runs.groupby("nu"):
-        axes[0, 0].loglog(g.m, g.gap.clip(lower=1e-16), color=pal[nu], label=plots.lr_label(nu, "ν"))
-    axes[0, 0].set(xlabel="iteration m", ylabel="loss gap", title="Poisson, the paper's ν grid")
+        gone = status.get((cfg.seed, "paper", nu)) == "diverged"
+        axes[0, 0].loglog(g.m, g.gap.replace([np.inf, -np.inf], np.nan).clip(1e-16, 1e8), color=pal[nu],
+                          label=plots.lr_label(nu, "ν") + (" (overflow)" if gone else ""))
+    axes[0, 0].set(xlabel="iteration m", ylabel="loss gap (clipped at 1e8)", title="Poisson, the paper's ν grid")
     axes[0, 0].legend(fontsize="xx-small")
     pal = plots.lr_palette(list(cfg.binom_nus))
     for (s, nu), g in binomial_exp.paths.groupby(["seed", "nu"]):
@@ -257,4 +258,124 @@ def fig_lasso(exp: Experiment, cfg: Config):
     ax.set(xscale="log", xlabel="α / α_max", ylabel="coefficient",
            title=f"diabetes: lasso (solid), boosting ν = {min(cfg.lasso_nus):g} (dashed)")
     ax.invert_xaxis()
+    return fig
+
+
+def fig_penalty(exp: Experiment, cfg: Config):
+    """What λ changes on the Fig. 1 design: the closest approach to the ridge solution (C1) and the iterations to
+    reach OLS against 1/(ν s_min) (C11), measured by the loop (points) and predicted by the closed form (lines)."""
+    fig, axes = plots.figure(ncols=2, height=3.0)
+    sm = exp.summary[exp.summary.lam > 0]
+    ax = axes[0, 0]
+    for s, g in sm.groupby("seed"):
+        first = s == cfg.seed
+        ax.loglog(g.lam, g.closest_pred, color="C0", lw=1, alpha=1 if first else 0.35,
+                  label="closed form" if first else None)
+        ax.scatter(g.lam, g.closest, color="C0", s=14, zorder=3, label="boosting loop" if first else None)
+        for lam, d, m in zip(g.lam, g.closest, g.closest_m):
+            if first:
+                ax.annotate(f"m={m}", (lam, d), fontsize="xx-small", xytext=(3, 3), textcoords="offset points")
+    ax.set(xlabel="penalty λ", ylabel="min_m ‖β − β_ridge(λ)‖ / ‖β_ridge − β_OLS‖",
+           title="closest approach to the ridge solution")
+    ax.legend(fontsize="xx-small")
+    ax = axes[0, 1]
+    x = 1 / (cfg.cross_nu * sm.s_min)
+    if sm.empty:
+        return fig
+    ax.loglog(x, sm.m_eps, "o", color="C3", ms=4, label="boosting loop")
+    grid = np.geomspace(x.min(), x.max(), 50)
+    ax.loglog(grid, grid * np.log(1 / cfg.speed_eps), "k--", lw=1, label="log(1/ε) / (ν s_min)")
+    ax.set(xlabel="1 / (ν s_min)", ylabel=f"iterations to ‖β − β_OLS‖ ≤ {cfg.speed_eps:g} ‖β_OLS‖",
+           title="the penalty sets the speed")
+    ax.legend(fontsize="xx-small")
+    return fig
+
+
+def fig_crossing_point(exp: Experiment, cfg: Config):
+    """C2: where the path crosses the ridge path (v*, predicted; the loop's crossing iteration, measured), and how
+    many times, against λ."""
+    fig, axes = plots.figure(ncols=2, height=2.8)
+    sm = exp.summary[exp.summary.lam > 0]
+    ax = axes[0, 0]
+    for s, g in sm.groupby("seed"):
+        first = s == cfg.seed
+        ax.loglog(g.lam, g.v_star.clip(lower=1e-30), color="C0", lw=1, alpha=1 if first else 0.35,
+                  label="predicted v*" if first else None)
+        seen = g[g.cross_m >= 0]
+        ax.scatter(seen.lam, (1 - cfg.cross_nu * seen.s_max) ** seen.cross_m, color="C3", s=14, zorder=3,
+                   label="v where the loop's path changes side" if first else None)
+    ax.axhline(1e-8, color="0.5", ls=":", lw=1)
+    ax.set(xlabel="penalty λ", ylabel="v = 1 − u_fast at the crossing", title="the crossing slides to the origin")
+    ax.legend(fontsize="xx-small")
+    ax = axes[0, 1]
+    allr = exp.summary
+    for s, g in allr.groupby("seed"):
+        ax.plot(g.lam.clip(lower=0.1), g.crossings + 0.04 * (s - cfg.seed), "o-", ms=4, lw=0.8,
+                label=f"seed {s}")
+    ax.set(xscale="log", xlabel="penalty λ (λ = 0 drawn at 0.1)", ylabel="side changes", yticks=[0, 1, 2],
+           title="crossings of the ridge path")
+    ax.legend(fontsize="xx-small")
+    return fig
+
+
+def fig_small_step(exp: Experiment, cfg: Config):
+    """C12: paths at several ν indexed by t = νm against the flow (first seed), and their distance to it."""
+    fig, axes = plots.figure(ncols=2, height=3.0)
+    ax = axes[0, 0]
+    paths = exp.paths
+    nus = sorted(v for v in paths.nu.unique() if v > 0)
+    pal = plots.lr_palette(nus)
+    flow = paths[paths.nu == 0]
+    ax.plot(flow.beta_1, flow.beta_2, "k-", lw=2.5, alpha=0.35, label="flow (I − e^{−tS})")
+    for nu in nus:
+        g = paths[paths.nu == nu]
+        ax.plot(g.beta_1, g.beta_2, ".", ms=2.5, color=pal[nu], label=plots.lr_label(nu, "ν"))
+    ax.set(xlabel="β₁", ylabel="β₂", title=f"paths at t = νm, λ = {cfg.flow_lam:g}")
+    ax.legend(fontsize="xx-small", markerscale=3)
+    ax = axes[0, 1]
+    sm = exp.summary
+    for s, g in sm.groupby("seed"):
+        first = s == cfg.seed
+        ax.loglog(g.nu, g.dev_flow, "o-", color="C0", ms=4, alpha=1 if first else 0.35,
+                  label="max_t ‖β_ν(t/ν) − β(t)‖" if first else None)
+        ax.loglog(g.nu, g.bound, "--", color="C3", lw=1, alpha=1 if first else 0.35,
+                  label="bound ‖b ∘ (a/s − 1)‖/e" if first else None)
+    ax.set(xlabel="step ν", ylabel="distance / ‖β_OLS‖", title="first order in ν")
+    ax.legend(fontsize="xx-small")
+    return fig
+
+
+def fig_threshold(exp: Experiment, cfg: Config):
+    """C8: every run of the paper's grid, its final loss gap against ν/ν* (left) and ν/ν*_path (right)."""
+    fig, axes = plots.figure(ncols=2, height=3.0, sharey=True)
+    po = exp.summary[exp.summary.grid == "paper"]
+    gap = po.final_gap.clip(lower=1e-16).replace(np.inf, 1e8)
+    for ax, crit, label in ((axes[0, 0], po.nu_star, "ν / ν* (curvature at the optimum)"),
+                            (axes[0, 1], po.nu_star_path, "ν / ν*_path (curvature met by the path)")):
+        ratio = (po.nu / crit).replace(np.inf, 1e3).clip(upper=1e3)
+        ax.axvspan(0.9, 1.1, color="0.85", lw=0)
+        ax.axvline(1.0, color="k", lw=0.8)
+        for conv, marker, colour in ((True, "o", "C2"), (False, "x", "C3")):
+            keep = po.converged == conv
+            ax.scatter(ratio[keep], gap[keep], marker=marker, color=colour, s=22,
+                       label="converged" if conv else "not converged (overflow drawn at 1e8)")
+        ax.set(xscale="log", yscale="log", xlabel=label)
+    axes[0, 0].set_ylabel(f"loss gap at m = {cfg.glm_m}")
+    axes[0, 0].legend(fontsize="xx-small")
+    return fig
+
+
+def fig_selection(exp: Experiment, cfg: Config):
+    """C13 (background): the spline's share of first selections under pure noise, unequal and equal df."""
+    fig, ax = plots.figure(height=2.6)
+    se = exp.summary
+    for i, (kind, colour) in enumerate((("unequal", "C3"), ("equal", "C0"))):
+        g = se[se.df == kind].reset_index(drop=True)
+        x = i + 0.12 * (np.arange(len(g)) - (len(g) - 1) / 2)
+        ax.errorbar(x, g.share_spline, yerr=[g.share_spline - g.lo, g.hi - g.share_spline], fmt="o",
+                    color=colour, capsize=3, label=f"{kind} df: spline {g.df_spline.iloc[0]:.0f} vs linear 1")
+    ax.axhline(0.5, color="0.4", ls="--", lw=1)
+    ax.set(xticks=[0, 1], xticklabels=["unequal df", "equal df"], xlim=(-0.5, 1.5), ylim=(0.3, 1.02),
+           ylabel="spline's share of first selections", title="pure noise, one seed per point (95 % intervals)")
+    ax.legend(fontsize="xx-small", loc="lower left")
     return fig

@@ -1,10 +1,11 @@
-"""The chapter's figures: the paper's Figure 2 at the book's scale, one period step by step, the period against
+"""The chapter's figures: periodic training at several learning rates, one period step by step, the period against
 ηλ, the controls, and the smallest pre-BN variance against BN's ε."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from lrlab import plots
 from lrlab.config import Config
@@ -14,12 +15,21 @@ from .analysis import Analysis, recursion_trace, spikes
 from .experiments import Results, Run
 
 
-def _seed_rows(r: Run, seed: int, **match) -> pd.DataFrame:
+def _rows(r: Run, seed: int, **match) -> pd.DataFrame:
     lab = r.labels.reset_index(drop=True)
     keep = lab.seed == seed
     for k, v in match.items():
         keep &= lab[k] == v
     return lab[keep]
+
+
+def _one(r: Run, seed: int, **match) -> int:
+    return int(_rows(r, seed, **match).index[0])
+
+
+def _panel_rows(r: Run, seed: int, cfg: Config) -> pd.DataFrame:
+    lab = _rows(r, seed, wd=cfg.wd, fixed=False, bn=True, control="")
+    return lab[lab.lr.isin(cfg.lrs)]
 
 
 def _mark_events(ax, ev: pd.DataFrame, color) -> None:
@@ -28,16 +38,14 @@ def _mark_events(ax, ev: pd.DataFrame, color) -> None:
 
 
 def fig_panels(res: Results, an: Analysis, cfg: Config, seed: int | None = None):
-    """The paper's Figure 2 for the panel learning rates (one seed): train loss, test error, ρ, and the phase
-    diagram (mean effective gradient against ELR, log–log) in which every period is a loop."""
+    """Training at the panel learning rates (one seed): train loss, test error, ρ, and the phase diagram (mean
+    effective gradient against ELR, log–log) in which every period is a loop."""
     seed = cfg.seed if seed is None else seed
     r = res.sgd
     pal = plots.lr_palette(cfg.lrs)
     fig, axes = plots.figure(ncols=2, nrows=2, height=2.5)
     (a_loss, a_err), (a_rho, a_phase) = axes
-    for c, lab in _seed_rows(r, seed, wd=cfg.wd, fixed=False).iterrows():
-        if lab.lr not in cfg.lrs:
-            continue
+    for c, lab in _panel_rows(r, seed, cfg).iterrows():
         s, col, name = r.series_of(c), pal[lab.lr], plots.lr_label(lab.lr)
         p = r.probes[r.probes.config == c]
         a_loss.plot(s.step, s.loss, color=col, lw=0.8, label=name)
@@ -55,13 +63,16 @@ def fig_panels(res: Results, an: Analysis, cfg: Config, seed: int | None = None)
 
 def fig_mechanism(res: Results, an: Analysis, cfg: Config, lr: float, seed: int | None = None):
     """One run between its events: loss and effective gradient, ρ against the norm recursion driven by the
-    measured gradient norms and against weight decay alone, and the ELR; dotted lines mark the events."""
+    measured gradient norms and against weight decay alone, and the ELR; dotted lines mark the events, grey bands
+    the windows in which the order of the phases is measured."""
     seed = cfg.seed if seed is None else seed
     r = res.sgd
-    c = int(_seed_rows(r, seed, lr=lr, wd=cfg.wd, fixed=False).index[0])
+    c = _one(r, seed, lr=lr, wd=cfg.wd, fixed=False, bn=True, control="")
     s = r.series_of(c)
-    ev = pr.events(an.spikes[an.spikes.config == c])
-    rt = an.rates[an.rates.config == c] if len(an.rates) else an.rates
+    sp = an.run_spikes("sgd")
+    ev = pr.events(sp[sp.config == c])
+    rt = an.rates[(an.rates.run == "sgd") & (an.rates.config == c)] if len(an.rates) else an.rates
+    win = an.order[(an.order.run == "sgd") & (an.order.config == c)] if len(an.order) else an.order
     tr = recursion_trace(r, c)
     fig, axes = plots.figure(ncols=1, nrows=3, height=1.7, sharex=True)
     a1, a2, a3 = axes[:, 0]
@@ -84,66 +95,79 @@ def fig_mechanism(res: Results, an: Analysis, cfg: Config, lr: float, seed: int 
     a3.set(yscale="log", ylabel="ELR", xlabel="step")
     for ax in (a1, a2, a3):
         _mark_events(ax, ev, "0.4")
+        for w in win.itertuples():
+            ax.axvspan(w.start, w.end, color="0.5", alpha=0.08, lw=0)
     a1.set_title(f"η = {lr:g}, λ = {cfg.wd:g}, seed {seed}", fontsize="small")
     return fig
 
 
 def fig_periods(an: Analysis, cfg: Config):
-    """Mean period against ηλ (log–log): one point per scan run, a fitted line per seed, slope −1 for reference,
-    and the period weight decay alone would need for the run's measured ELR ratio (open markers)."""
-    t = an.table[an.table.scan & (an.table.periods > 0) & (an.table.mean_period > 0)]
-    fig, ax = plots.figure(height=3.0, width=4.6)
-    if not len(t):  # no scan run completed a period: nothing to put on log axes
-        ax.text(0.5, 0.5, "no scan run completed a period", ha="center", va="center", transform=ax.transAxes)
+    """Mean period against ηλ (log–log): one marker per scan run with enough periods (filled: λ varied at fixed η;
+    open: η varied at fixed λ), the mean over seeds of each configuration joined per series, and a line of
+    slope −1 through all of them."""
+    t = an.scan[an.scan.used]
+    fig, ax = plots.figure(height=3.0, width=4.6, layout="constrained")
+    if not len(t):  # no scan run completed enough periods: nothing to put on log axes
+        ax.text(0.5, 0.5, "no scan run completed enough periods", ha="center", va="center", transform=ax.transAxes)
         ax.set(xlabel="ηλ", ylabel="mean period (steps)", xticks=[], yticks=[])
         return fig
-    seeds = sorted(an.table.seed.unique())
+    styles = {"lambda": ("C0", "o", "full", f"λ varied, η = {cfg.scan_lr:g}"),
+              "eta": ("C3", "s", "none", f"η varied, λ = {cfg.scan_wd:g}"),
+              "both": ("k", "D", "full", "both series")}
+    for series, g in t.groupby("series"):
+        col, mk, fill, name = styles[series]
+        jitter = {"lambda": 0.96, "eta": 1.04, "both": 1.0}[series]
+        ax.plot(g.eta_lambda * jitter, g.mean_period, mk, color=col, fillstyle=fill, ms=4, alpha=0.6, label=name)
+        mean = g.groupby("eta_lambda").mean_period.apply(lambda v: float(np.exp(np.log(v).mean())))
+        if series != "both":
+            both = t[t.series == "both"].groupby("eta_lambda").mean_period.apply(
+                lambda v: float(np.exp(np.log(v).mean())))
+            mean = pd.concat([both, mean]).sort_index()
+        ax.plot(mean.index, mean.values, "-", color=col, lw=1)
     x = np.geomspace(t.eta_lambda.min() * 0.85, t.eta_lambda.max() * 1.15, 20)
-    for i, s in enumerate(seeds):
-        g = t[t.seed == s]
-        col = f"C{i}"
-        ax.plot(g.eta_lambda, g.mean_period, "o", color=col, ms=5, label=f"seed {s}")
-        wd = g[g.wd_period > 0]
-        ax.plot(wd.eta_lambda, wd.wd_period, "o", mfc="none", color=col, ms=5)
-        if s in an.fits:
-            ax.plot(x, an.fits[s](x), "-", color=col, lw=1, label=f"fit, slope {an.fits[s].slope:.2f}")
     ref = float(np.exp(np.log(t.mean_period * t.eta_lambda).mean()))
-    ax.plot(x, ref / x, "k--", lw=1.2, label="slope −1")
+    ax.plot(x, ref / x, "k--", lw=1.0, label="slope −1")
     ax.set(xscale="log", yscale="log", xlabel="ηλ", ylabel="mean period (steps)")
+    ax.set_xticks(sorted(cfg.scan_etalambdas), [f"{v:g}" for v in sorted(cfg.scan_etalambdas)])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize="x-small")
     return fig
 
 
 def fig_controls(res: Results, an: Analysis, cfg: Config, seed: int | None = None):
-    """Four controls, train loss (top) and ρ (bottom): fixed norm against its free twin, full-batch GD, the
-    all-parameters-trained variant, and the largest learning rate (equilibrium)."""
+    """The controls, train loss (top) and ρ (bottom): the norm fixed at the destabilisation ELR against its free
+    twin; λ = 0 and no BN; full-batch GD; the all-parameters-trained variant; the largest learning
+    rate (equilibrium)."""
     seed = cfg.seed if seed is None else seed
-    fig, axes = plots.figure(ncols=4, nrows=2, height=2.0, sharex="col")
-    r = res.sgd
+    fig, axes = plots.figure(ncols=5, nrows=2, height=2.0, sharex="col", layout="constrained")
+    r, sp = res.sgd, an.run_spikes("sgd")
 
-    def draw(col, run, c, colour, label, sp):
+    def draw(col, run, c, colour, label, spk):
         s = run.series_of(c)
         axes[0, col].plot(s.step, s.loss, color=colour, lw=0.8, label=label)
         axes[1, col].plot(s.step, s.rho, color=colour, lw=0.9)
         for ax in axes[:, col]:
-            _mark_events(ax, pr.events(sp[sp.config == c]), colour)
+            _mark_events(ax, pr.events(spk[spk.config == c]), colour)
 
-    free = int(_seed_rows(r, seed, lr=cfg.control_lr, wd=cfg.wd, fixed=False).index[0])
-    fixed = int(_seed_rows(r, seed, lr=cfg.control_lr, wd=cfg.wd, fixed=True).index[0])
-    draw(0, r, free, "C0", "free norm", an.spikes)
-    draw(0, r, fixed, "C3", "norm fixed at ρ₀", an.spikes)
-    gd_sp, at_sp = spikes(res.gd, cfg), spikes(res.all_trained, cfg)
-    draw(1, res.gd, int(_seed_rows(res.gd, seed).index[0]), "C2", "full-batch GD", gd_sp)
-    draw(2, res.all_trained, int(_seed_rows(res.all_trained, seed).index[0]), "C4", "all parameters trained", at_sp)
-    big = int(_seed_rows(r, seed, lr=max(cfg.lrs), wd=cfg.wd, fixed=False).index[0])
-    draw(3, r, big, "C5", f"η = {max(cfg.lrs):g}", an.spikes)
-    titles = [f"fixed norm (η = {cfg.control_lr:g})", f"full batch (η = {cfg.gd_lr:g}, λ = {cfg.gd_wd:g})",
-              f"all trained (η = {cfg.all_trained_lr:g}, λ = {cfg.all_trained_wd:g})", f"large η = {max(cfg.lrs):g}"]
+    lr, wd = cfg.control_lr, cfg.wd
+    draw(0, r, _one(r, seed, lr=lr, wd=wd, fixed=False, bn=True, twin=True), "C0", "free norm", sp)
+    draw(0, r, _one(r, seed, control="fixed_destab"), "C1", f"fixed at ELR {cfg.control_elr:g}", sp)
+    draw(1, r, _one(r, seed, control="no_wd"), "C2", "λ = 0", sp)
+    draw(1, r, _one(r, seed, control="no_bn"), "C5", "no BN", sp)
+    draw(2, res.gd, _one(res.gd, seed), "C2", "full-batch GD", spikes(res.gd, cfg))
+    draw(3, res.all_trained, _one(res.all_trained, seed), "C4", "all trained", spikes(res.all_trained, cfg))
+    draw(4, r, _one(r, seed, lr=max(cfg.lrs), wd=wd, fixed=False, bn=True, control=""), "C5", "", sp)
+    titles = ["fixed norm", "λ = 0 / no BN", "full batch", "all trained", f"η = {max(cfg.lrs):g}"]
     for col, title in enumerate(titles):
         axes[0, col].set(yscale="log", title=title)
         axes[1, col].set(yscale="log", xlabel="step")
         axes[0, col].title.set_fontsize("x-small")
-    axes[0, 0].legend(fontsize="x-small")
+        for ax in axes[:, col]:
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.tick_params(labelsize="x-small")
+    for ax in axes[0, :2]:
+        ax.legend(fontsize="xx-small")
     axes[0, 0].set_ylabel("train loss")
     axes[1, 0].set_ylabel("ρ")
     return fig
@@ -156,11 +180,10 @@ def fig_bn_var(res: Results, cfg: Config, seed: int | None = None):
     pal = plots.lr_palette(cfg.lrs)
     fig, ax = plots.figure(height=2.4, width=5.0)
     r = res.sgd
-    for c, lab in _seed_rows(r, seed, wd=cfg.wd, fixed=False).iterrows():
-        if lab.lr in cfg.lrs:
-            s = r.series_of(c)
-            ax.plot(s.step, s.bn_var, color=pal[lab.lr], lw=0.8, label=plots.lr_label(lab.lr))
-    s = res.all_trained.series_of(int(_seed_rows(res.all_trained, seed).index[0]))
+    for c, lab in _panel_rows(r, seed, cfg).iterrows():
+        s = r.series_of(c)
+        ax.plot(s.step, s.bn_var, color=pal[lab.lr], lw=0.8, label=plots.lr_label(lab.lr))
+    s = res.all_trained.series_of(_one(res.all_trained, seed))
     ax.plot(s.step, s.bn_var, color="C4", lw=0.8, ls="--", label="all trained")
     ax.axhline(cfg.bn_eps, color="k", lw=1, ls=":", label="BN's ε")
     ax.set(yscale="log", xlabel="step", ylabel="smallest pre-BN variance")

@@ -5,13 +5,17 @@ projected SGD on the sphere ‖w‖ = ρ₀ at a fixed effective learning rate E
 momentum). Depending on the ELR, training converges, settles into a chaotic equilibrium, or diverges (the
 paper's Figure 1).
 
-- :mod:`.toy`: our toy example, projected gradient descent on the circle for the SI function
+- :mod:`lrlab.studies.sphere_regimes.groups`: the paper's toy (its appendix A.1–A.2, as far as the fragments we read
+  describe it): n SI groups on one sphere or on a sphere each, with thresholds 1/αᵢ and 1/Σαᵢ; the functions are ours.
+- :mod:`lrlab.studies.sphere_regimes.toy`: our toy example, projected gradient descent on the circle for the SI function
   L(w) = (a/2)·w₁²w₂²/‖w‖⁴, whose regime thresholds 2/a, 4/a and 8/a follow analytically (derived in this
   chapter). The function is ours, not the paper's, and the chapter says so.
-- :mod:`.experiments`: the data, the SI model, projected SGD at a fixed ELR and the regime map, conventional
-  SGD + weight decay, the "better optima" schedule, and the tables the claims read.
-- :mod:`.claims`: the claim table (C1–C7) and the scorecard.
-- :mod:`.figures`: the chapter's figures.
+- :mod:`lrlab.studies.sphere_regimes.experiments`: the data, the SI model, projected SGD at a fixed ELR and the regime
+  map, conventional SGD + weight decay, the "better optima" schedule, and the tables the claims read.
+- :mod:`lrlab.studies.sphere_regimes.claims`: the claim table (C1–C12) and the scorecard;
+  :mod:`lrlab.studies.sphere_regimes.ledger`: every change to a claim; :mod:`lrlab.studies.sphere_regimes.mutants`: the
+  faults the audit runs the chapter with.
+- :mod:`lrlab.studies.sphere_regimes.figures`: the chapter's figures.
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ from .experiments import (
     CHANCE,
     FIT_MIN,
     PAPER_ELRS,
+    PAPER_RANGE,
     REGIMES,
     SPREAD_MAX,
+    STATIONARY,
     TREND_MAX,
+    UNLEARNT,
     Data,
     Results,
     SphereRun,
@@ -37,15 +44,20 @@ from .experiments import (
     classify,
     conventional,
     destabilisations,
+    invariance,
+    judged,
     load_data,
     optima_table,
     ordered,
     regime_map,
     regime_table,
     settled_elr,
+    stationary,
     summarise,
     train_on_sphere,
 )
+from .groups import group_thresholds, groups_boundaries, groups_grid, groups_run, groups_trajectory
+from .mutants import MUTANTS
 from .toy import (
     toy_boundaries,
     toy_cycle_loss,
@@ -59,11 +71,13 @@ from .toy import (
 )
 
 __all__ = [
-    "BN_SAMPLES", "CHANCE", "CLAIMS", "FIT_MIN", "PAPER_ELRS", "REGIMES", "SPEC", "SPREAD_MAX", "TITLE",
-    "TREND_MAX", "Data", "Results", "SphereRun", "better_optima", "boundaries", "build_model", "classify",
-    "conventional", "destabilisations", "figures", "load_data", "optima_table", "ordered", "regime_map",
-    "regime_table", "scorecard", "settled_elr", "summarise", "toy_boundaries", "toy_cycle_loss", "toy_grad",
-    "toy_grid", "toy_loss", "toy_run", "toy_step", "toy_thresholds", "toy_trajectory", "train_on_sphere",
+    "BN_SAMPLES", "CHANCE", "CLAIMS", "FIT_MIN", "MUTANTS", "PAPER_ELRS", "PAPER_RANGE", "REGIMES", "SPEC",
+    "SPREAD_MAX", "STATIONARY", "TITLE", "TREND_MAX", "UNLEARNT", "Data", "Results", "SphereRun", "better_optima",
+    "boundaries", "build_model", "classify", "conventional", "destabilisations", "figures", "group_thresholds",
+    "groups_boundaries", "groups_grid", "groups_run", "groups_trajectory", "invariance", "judged", "load_data",
+    "optima_table", "ordered", "regime_map", "regime_table", "scorecard", "settled_elr", "stationary", "summarise",
+    "toy_boundaries", "toy_cycle_loss", "toy_grad", "toy_grid", "toy_loss", "toy_run", "toy_step",
+    "toy_thresholds", "toy_trajectory", "train_on_sphere",
 ]
 
 TITLE = "Three regimes of training scale-invariant networks on the sphere"
@@ -106,9 +120,10 @@ SPEC = Spec(
               "hidden width of the MLP (two hidden layers) / ConvNetSI width (the paper: 32)", low=1, high=4096),
         Param("elrs", "floats",
               {"quick": (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
-               "book": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 2e-2, 5e-2, 1e-1, 3e-1, 1.0),
+               "book": (1e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1, 3e-1, 1.0),
                "paper": PAPER_ELRS},
-              "effective learning rates of the regime map", low=0.0, low_open=True, high=1e3),
+              "effective learning rates of the regime map (judged inside the paper's 1e-5 to 1e-1; shown beyond)",
+              low=0.0, low_open=True, high=1e3, distinct=True),
         Param("n_seeds", "int", {"quick": 1, "book": 3, "paper": 1}, "seeds per ELR (seed, seed+1, …)",
               low=1, high=64),
         Param("epochs", "int", {"quick": 40, "book": 250, "paper": 1000}, "epochs on the sphere",
@@ -122,7 +137,7 @@ SPEC = Spec(
         Param("wd_lr", "float", {"quick": 0.1, "book": 0.1, "paper": 0.01},
               "learning rate of the conventional SGD + WD runs", low=0.0, low_open=True, high=100.0),
         Param("wds", "floats", {"quick": (5e-3,), "book": (5e-3, 3e-2), "paper": (1e-3,)},
-              "weight decays of the conventional runs", low=0.0, low_open=True, high=1.0),
+              "weight decays of the conventional runs", low=0.0, low_open=True, high=1.0, distinct=True),
         Param("wd_epochs", "int", {"quick": 40, "book": 300, "paper": 1000}, "epochs of the conventional runs",
               low=1, high=100_000),
         Param("pretrain_elr", "float", {"quick": 1e-2, "book": 1e-2, "paper": 1e-3},
@@ -132,6 +147,10 @@ SPEC = Spec(
               "better optima: the small ELR of fine-tuning and of the baseline", low=0.0, low_open=True, high=1e3),
         Param("optima_epochs", "int", {"quick": 40, "book": 200, "paper": 400},
               "better optima: total epochs of each run", low=2, high=100_000),
+        Param("optima_seeds", "int", {"quick": 2, "book": 8, "paper": 3},
+              "better optima: seeds per schedule (seed, seed+1, …)", low=1, high=64),
+        Param("optima_n_test", "int", {"quick": 1000, "book": 10_000, "paper": 10_000},
+              "better optima: test images the final models are scored on (the first n)", low=64, high=10_000),
         Param("pretrain_frac", "float", dict.fromkeys(_ALL, 0.5),
               "better optima: fraction of the epochs spent at pretrain_elr", low=0.0, low_open=True, high=1.0),
         Param("toy_a", "float", dict.fromkeys(_ALL, 1.0), "curvature a of the toy function at its minima",
@@ -140,6 +159,13 @@ SPEC = Spec(
               "number of log-spaced toy ELRs between 0.25/a and 32/a", low=5, high=10_000),
         Param("toy_steps", "int", {"quick": 4000, "book": 20_000, "paper": 20_000}, "steps of each toy run",
               low=100, high=10_000_000),
+        Param("group_alphas", "floats", dict.fromkeys(_ALL, (1.0, 2.0, 4.0)),
+              "the paper's toy: the curvature scale αᵢ of each scale-invariant group", low=0.0, low_open=True,
+              high=1e6),
+        Param("group_n", "int", {"quick": 20, "book": 40, "paper": 40},
+              "the paper's toy: number of log-spaced ELRs from 1/(8Σα) to 8/min α", low=4, high=10_000),
+        Param("group_steps", "int", {"quick": 2000, "book": 8000, "paper": 8000},
+              "the paper's toy: steps of each run", low=100, high=10_000_000),
     ),
     checks=(_checks,),
 )

@@ -1,6 +1,7 @@
-"""Figures of the sphere chapter: the toy example, the regime map, the training curves per regime, conventional
-SGD + weight decay against the sphere's band, and the "better optima" schedule. Regimes are coloured by
-:data:`lrlab.plots.REGIME_COLOURS`."""
+"""Figures of the sphere chapter: the paper's toy and ours, the regime map, the step angle per regime, the training
+curves per regime, conventional SGD + weight decay against the sphere's band, and the "better optima" schedule.
+Regimes are coloured by :data:`lrlab.plots.REGIME_COLOURS`; ELRs outside the paper's range (shown, not judged)
+sit on a grey background."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from lrlab import plots
+from lrlab.probes.scale_invariant import angular_step_bound
 
-from .experiments import CHANCE, REGIMES, boundaries
+from .experiments import CHANCE, PAPER_RANGE, REGIMES, boundaries, judged
+from .groups import group_thresholds
 from .toy import toy_cycle_loss, toy_thresholds
 
 
@@ -45,6 +48,62 @@ def fig_toy(runs: pd.DataFrame, trajectories: pd.DataFrame, a: float = 1.0):
     return fig
 
 
+def _beyond_range(ax, elrs) -> None:
+    """Grey out the ELRs above the paper's range (shown, not judged)."""
+    top = max(elrs)
+    if top > PAPER_RANGE[1]:
+        ax.axvspan(PAPER_RANGE[1] * 1.4, top * 1.4, color="0.92", lw=0, zorder=0)
+
+
+def fig_groups(individual: pd.DataFrame, total: pd.DataFrame, trajectory: pd.DataFrame):
+    """The paper's toy: final loss against ELR for each group on its own sphere and for all groups on one sphere,
+    with the thresholds 1/αᵢ and 1/Σαᵢ; and the individual ELRs ηᵢαᵢ of one run above 1/Σαᵢ."""
+    fig, axes = plots.figure(2, height=2.8)
+    ax, bx = axes.flat
+    alphas = individual.groupby("group")["alpha"].first().to_numpy()
+    th = group_thresholds(alphas)
+    pal = plots.lr_palette(alphas)
+    floor = 1e-16
+    for i, g in individual.groupby("group"):
+        m = g.groupby("elr")["loss_group"].max().clip(lower=floor)
+        ax.plot(m.index, m.to_numpy(), ".-", ms=3, lw=0.8, color=pal[alphas[i]], label=f"group α = {alphas[i]:g} alone")
+        ax.axvline(th[f"group_{i}"], color=pal[alphas[i]], ls="--", lw=0.8)
+    m = total.drop_duplicates(["elr", "seed"]).groupby("elr")["loss"].max().clip(lower=floor)
+    ax.plot(m.index, m.to_numpy(), "s-", ms=3, lw=1, color="k", label="all groups on one sphere")
+    ax.axvline(th["total"], color="k", ls="--", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="ELR", ylabel="final loss (max over seeds)",
+           title="paper's toy: loss against ELR")
+    ax.legend(fontsize="x-small")
+    for i, g in trajectory.groupby("group"):
+        bx.plot(g["step"], g["elr_x_alpha"], lw=0.8, color=pal[alphas[i]], label=f"α = {alphas[i]:g}")
+    top = trajectory.groupby("step")["elr_x_alpha"].max()
+    bx.plot(top.index, top.to_numpy(), color="k", lw=0.6, ls=":", label="largest")
+    bx.axhline(1.0, color="0.4", ls="--", lw=0.8)
+    elr = float(trajectory["elr"].iloc[0])
+    bx.set(yscale="log", xlabel="step", ylabel=r"$\eta_i\alpha_i$ (1 = threshold)",
+           title=f"one sphere, ELR = {elr:.3g} = {elr / th['total']:.2g}/Σα")
+    bx.legend(fontsize="x-small")
+    return fig
+
+
+def fig_steps(table: pd.DataFrame):
+    """The angle of one training step against the ELR, coloured by regime, with arctan(ELR·‖g̃‖) from the measured
+    effective gradient and the 90° bound."""
+    fig, axes = plots.figure(1, height=2.6, width=plots.WIDTH * 0.6)
+    ax = axes
+    for r in REGIMES:
+        sub = table[table["regime"] == r]
+        ax.scatter(sub["elr"], np.degrees(sub["step_angle"]), s=14, color=plots.REGIME_COLOURS[r], label=r, zorder=3)
+    med = table.groupby("elr")[["eff_grad"]].median()
+    ax.plot(med.index, np.degrees(angular_step_bound(med.index.to_numpy(), med["eff_grad"].to_numpy())), color="0.3",
+            lw=0.8, ls="--", label=r"$\arctan(\mathrm{ELR}\cdot\|\tilde g\|)$")
+    ax.axhline(90, color="0.5", ls=":", lw=0.8)
+    _beyond_range(ax, table["elr"])
+    ax.set(xscale="log", xlabel="ELR", ylabel="step angle (degrees)", ylim=(-3, 95))
+    ax.legend(fontsize="x-small", loc="upper left")
+    return fig
+
+
 def fig_map(table: pd.DataFrame):
     """The regime map: train loss, accuracies and effective gradient against ELR, coloured by regime."""
     fig, axes = plots.figure(3, height=2.6)
@@ -59,6 +118,7 @@ def fig_map(table: pd.DataFrame):
         if col == "train_acc":
             ax.plot(med["elr"], med["test_acc"], color="0.2", ls="--", lw=0.8, label="test (median)")
             ax.axhline(CHANCE, color="0.6", ls=":", lw=0.8)
+        _beyond_range(ax, table["elr"])
         ax.set(xscale="log", yscale=yscale, xlabel="ELR", ylabel=label)
     _regime_legend(axes.flat[0])
     return fig
@@ -92,15 +152,16 @@ def fig_conventional(history: pd.DataFrame, table: pd.DataFrame):
     wds = sorted(history["wd"].unique())
     fig, axes = plots.figure(len(wds), 2, height=2.3)
     axes = np.asarray(axes).reshape(2, len(wds))
-    bnd = boundaries(table)
-    lo, hi = float(bnd["conv_max"].median()), float(bnd["div_min"].median())
+    bnd = boundaries(judged(table))
+    lo, hi = (float(bnd["conv_max"].median()), float(bnd["div_min"].median())) if len(bnd) else (np.nan, np.nan)
     for j, wd in enumerate(wds):
         for seed, g in history[history["wd"] == wd].groupby("seed"):
             g = g.sort_values("epoch")
             axes[0, j].plot(g["epoch"], g["train_loss"], lw=0.8, label=f"seed {seed}")
             axes[1, j].plot(g["epoch"], g["elr"], lw=0.8)
-        axes[1, j].axhspan(lo, hi, color=plots.REGIME_COLOURS["equilibrium"], alpha=0.15,
-                           label="sphere map: above convergence, below divergence")
+        if np.isfinite(lo) and np.isfinite(hi):
+            axes[1, j].axhspan(lo, hi, color=plots.REGIME_COLOURS["equilibrium"], alpha=0.15,
+                               label="sphere map: above convergence, below divergence")
         axes[0, j].set(yscale="log", title=f"SGD + WD, λ = {wd:g}", xlabel="epoch", ylabel="train loss")
         axes[1, j].set(yscale="log", xlabel="epoch", ylabel="ELR = η/ρ²")
     axes[0, 0].legend(fontsize="x-small")

@@ -40,6 +40,7 @@ from lrlab.studies.synthesis.tables import (
     elr_ruler,
     eos_edge,
     numbers,
+    paper_grid,
     provenance_table,
     regime_of,
     scorecards,
@@ -54,6 +55,6 @@ from lrlab.studies.synthesis.tables import (
 __all__ = [
     "CHAPTERS", "LABELS", "OUTCOME_COLOURS", "REGIMES", "VERDICTS", "ChapterResults", "MissingResultsError",
     "Results", "boosting_runs", "catapult", "elr_ruler", "eos_edge", "figure", "load", "load_chapter", "numbers",
-    "provenance_table", "regime_of", "results_folder", "scorecards", "sphere_bands", "sphere_regime_map",
+    "paper_grid", "provenance_table", "regime_of", "results_folder", "scorecards", "sphere_bands", "sphere_regime_map",
     "stability", "step_effects", "toy_edges", "verdict_counts",
 ]

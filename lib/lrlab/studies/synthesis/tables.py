@@ -111,6 +111,15 @@ def boosting_runs(res: Results) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["factor", "seed"], ignore_index=True)
 
 
+def paper_grid(res: Results) -> pd.DataFrame:
+    """The runs of ``boosting_paths`` C8 on the paper's own grid of steps (Schulte & Rügamer 2025, Figs. 5 and 12):
+    ν, seed, ν/ν* and whether the run converged by the chapter's criterion."""
+    rows = [{"nu": float(nu), "seed": i, "ratio": num(ratio), "converged": bool(ok)}
+            for nu, runs in res["boosting_paths"].value("C8", "paper_grid").items()
+            for i, (ok, ratio) in enumerate(zip(runs["converged"], runs["ratio"]))]
+    return pd.DataFrame(rows, columns=["nu", "seed", "ratio", "converged"])
+
+
 def stability(res: Results) -> pd.DataFrame:
     """Runs of three chapters placed on one axis, the step divided by its critical value (1 = the threshold
     step × curvature = 2): ``study``, ``label``, ``ratio``, ``outcome``, ``kind`` (``point`` or a ``bracket``
@@ -233,14 +242,15 @@ def step_effects(res: Results) -> pd.DataFrame:
     """Measures against the step, each divided by its value at the grid's smallest step: ``study``,
     ``quantity``, ``step``, ``value``, ``step_ratio``, ``value_ratio``.
 
-    ``fluctuations`` C3 (mean bias spread) and C1 (held-out MSE, SGD); ``eos_ntk`` C2 (final KTA) and C3 (A₁₀);
-    ``sphere_regimes`` C3 (stationary train loss in the equilibrium regime, mean over seeds, against the ELR).
+    ``fluctuations`` C3 (mean fluctuation of a bias around its own path) and C1 (held-out MSE, SGD); ``eos_ntk`` C2
+    (final KTA) and C3 (A₁₀); ``sphere_regimes`` C3 (stationary train loss in the equilibrium regime, mean over seeds,
+    against the ELR).
     """
     fl, eos, sr = res["fluctuations"], res["eos_ntk"], res["sphere_regimes"]
     eq = pd.DataFrame([(float(e), num(v)) for per in sr.value("C3", "loss").values() for e, v in per.items()],
                       columns=["elr", "loss"]).groupby("elr").loss.mean()
     parts = [
-        _curve("fluctuations", "bias spread", fl.value("C3", "spread_bias")),
+        _curve("fluctuations", "bias fluctuation", fl.value("C3", "fluct_bias")),
         _curve("fluctuations", "held-out MSE", fl.value("C1", "test_mse")),
         _curve("eos_ntk", "final KTA", eos.value("C2", "kta_final_mean")),
         _curve("eos_ntk", "A_10", eos.value("C3", "A_final_mean")),
@@ -316,10 +326,15 @@ def numbers(res: Results) -> dict[str, float | int | str]:
     out["nu-above-oscillating"] = int((above.outcome == "oscillates").sum())
     out["nu-above-converged"] = int(above.outcome.isin(["converges", "converges slowly"]).sum())
     out["bp-c8"] = res["boosting_paths"].claim("C8")["verdict"]
-    glm_nus = res["boosting_paths"].parameters.get("glm_nus")
-    nu_star_min = float(b.nu_star.min())
-    out["nu-paper-max-ratio"] = float(max(glm_nus) / nu_star_min) if glm_nus else math.nan
-    out["nu-paper-span"] = _span([float(v) for v in glm_nus], 3) if glm_nus else "unknown"
+    out["nu-n-draws"] = int(b.seed.nunique())
+    grid = paper_grid(res)
+    conv, other = grid[grid.converged], grid[~grid.converged]
+    out["nu-paper-span"] = _span(grid.nu.tolist(), 3) if len(grid) else "unknown"
+    out["nu-paper-n"] = len(grid)
+    out["nu-paper-converged"] = len(conv)
+    out["nu-paper-conv-max-ratio"] = float(conv.ratio.max()) if len(conv) else math.nan
+    out["nu-paper-other-min-ratio"] = float(other.ratio.min()) if len(other) else math.nan
+    out["nu-paper-max-ratio"] = float(grid.ratio.max()) if len(grid) else math.nan
 
     # the ELR of SGD + weight decay on the sphere's map
     bands = sphere_bands(res)
