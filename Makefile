@@ -90,10 +90,10 @@ book: venv data vendor
 	@echo "The book is in _build/html/index.html"
 
 lint: venv
-	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff check lib tests benchmarks chapters book
 
 unit: venv data
-	$(BIN)/pytest -q -n $(JOBS) -m "not browser" tests
+	$(BIN)/pytest -q -n $(JOBS) --durations=10 -m "not browser" tests
 
 # Every chapter once under nbval at scale quick (the scale teachers run; the book build executes scale book): copies
 # with `scale = "quick"` injected by papermill, in a stand-in book root so their results land in $(NBVAL)/_build/results.
@@ -108,7 +108,7 @@ notebooks: venv data
 build-check: book
 
 pages: venv chromium build-check
-	$(BIN)/pytest -q -m browser tests
+	$(BIN)/pytest -q -n $(JOBS) -m browser tests
 
 test: lint unit notebooks pages
 	@echo "make test: all checks passed"

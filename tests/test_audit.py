@@ -117,3 +117,21 @@ def test_an_applied_mutant_stays_applied_when_its_undo_is_dropped():
     Mutant("plus-two", "adds two", ("C1",), ((box, "f", lambda x: x + 2),)).apply()  # undo thrown away
     gc.collect()
     assert box.f(1) == 3, "the fault must last for the kernel's life (lrlab.chapter.start drops the undo)"
+
+
+def test_a_mutant_that_leaves_an_asserted_claim_not_judged_is_caught(monkeypatch):
+    monkeypatch.setattr(registry.studies, "load", lambda chapter: types.SimpleNamespace(CLAIMS=_table()))
+    ok = {"C1": "reproduced", "C2": "partial", "C3": "reproduced"}
+    runs = [_run("held-out", f"seed{s}", ok) for s in (1000, 2000, 3000, 4000, 5000)]
+    runs += [_run("mutant", "m1", {**ok, "C1": "not judged", "C2": "not judged"}, "m1")]
+    out = {c["id"]: c for c in runner.judge("toy", "book", runs, {"m1": {"targets": ["C1", "C2"]}})}
+    assert out["C1"]["caught_by"] == ["m1"] and out["C1"]["status"] == "passes both rules"
+    assert out["C2"]["caught_by"] == ["m1"]  # expected partial: not judged fails its check too
+
+
+def test_draws_skip_data_this_machine_does_not_have(monkeypatch, tmp_path):
+    from lrlab.audit import params
+
+    monkeypatch.setenv("LRLAB_CIFAR10", str(tmp_path))  # an empty folder: no CIFAR-10 here
+    assert not params.data_at_hand("cifar10") and params.data_at_hand(None) and params.data_at_hand("digits")
+    assert all(p.get("dataset") != "cifar10" for p in params.draw("periodic_bn_wd", 20))

@@ -149,15 +149,13 @@ def test_prefill_reports_failures_of_both_rounds(tiny_book, monkeypatch):
     assert book.prefill(tiny_book, timeout=10) == 2
 
 
-def test_execute_counts_cells_that_raise_as_failures(monkeypatch, tmp_path):
-    from types import SimpleNamespace
+def test_execute_counts_cells_that_raise_as_failures(tmp_path):
+    from jupyter_cache import get_cache
 
-    import jupyter_cache.executors
-
-    class Executor:
-        def run_and_cache(self, **kw):
-            return SimpleNamespace(succeeded=["ok"], excepted=["raised"], errored=["crashed"])
-
-    monkeypatch.setattr(jupyter_cache.executors, "load_executor", lambda name, cache: Executor())
-    assert book.execute(None, [tmp_path / "a.ipynb"], timeout=10) == ["raised", "crashed"]
+    cache = get_cache(str(tmp_path / "cache"))
+    ok, bad = _notebook(tmp_path / "ok.ipynb", "x = 1"), _notebook(tmp_path / "bad.ipynb", "raise ValueError('no')")
+    for nb in (ok, bad):
+        cache.add_nb_to_project(str(nb))
+    assert book.execute(cache, [ok, bad], timeout=60) == [str(bad)]
+    assert cache.get_cached_project_nb(str(ok)) is not None and cache.get_cached_project_nb(str(bad)) is None
     assert book.execute(None, [], timeout=10) == []

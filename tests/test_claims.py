@@ -113,3 +113,23 @@ def test_bad_expected_verdict_and_duplicate_ids_in_a_table():
         ClaimSpec("C1", "a", paper="", criterion="", expected={"book": "yes"})
     with pytest.raises(ValueError, match="twice"):
         ClaimTable("toy", (ClaimSpec("C1", "a", "", ""), ClaimSpec("C1", "b", "", "")))
+
+
+def test_not_judged_fails_the_check_only_at_the_scales_own_parameters():
+    from lrlab.claims import ClaimSpec, ClaimTable
+
+    table = ClaimTable("toy", (ClaimSpec("C1", "A claim.", paper="-", criterion="-"),))
+    card = table.scorecard({"scale": "book"})
+    card.record("C1", value=None, measured="no run reached the edge", verdict="not judged")
+    card.check()  # a reader's parameters: the claim says why it cannot be judged
+    with pytest.raises(AssertionError, match="C1 not judged, expected reproduced"):
+        card.check(require_judged=True)
+
+
+def test_a_preset_run_is_recognised_whatever_its_seed():
+    from lrlab.chapter import is_preset_run
+    from lrlab.studies import load
+
+    book = load("boosting_paths").SPEC.resolve(scale="book", seed=3000).as_dict()
+    assert is_preset_run("boosting_paths", book)
+    assert not is_preset_run("boosting_paths", {**book, "glm_m": 500})

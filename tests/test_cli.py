@@ -64,7 +64,7 @@ def test_quick_run_end_to_end(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert {"fluctuations.ipynb", "params.json", "claims.json", "provenance.json", "status.json"} <= {
+    assert {"fluctuations.ipynb", "params.json", "claims.json", "provenance.json", "status.json", "kernel.log"} <= {
         p.name for p in out.iterdir()}
     params = json.loads((out / "params.json").read_text())
     assert params["resolved"]["epochs"] == 6 and params["resolved"]["n_seeds"] == 2

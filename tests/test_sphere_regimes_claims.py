@@ -195,3 +195,11 @@ def test_elr_mutants_change_the_learning_rate():
     with _mutant("elr-ignored").active():
         lr = si.lr_for_elr(e, rho0)
         assert torch.allclose(lr / rho0.double() ** 2, torch.full((2,), 1e-2, dtype=torch.float64))
+
+
+def test_a_model_that_cannot_take_the_data_is_refused_before_any_run():
+    spec = study.SPEC
+    with pytest.raises(ValueError, match="'model' = 'convnet' is not allowed with dataset 'fashion_mnist'"):
+        spec.resolve(scale="quick", model="convnet")
+    with pytest.raises(ValueError, match="'model' = 'mlp' is not allowed with dataset 'cifar10'"):
+        spec.resolve(scale="quick", dataset="cifar10")

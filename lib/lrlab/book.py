@@ -178,14 +178,32 @@ def execute(cache, notebooks: list[Path], timeout: int) -> list[str]:
     ``card.check()``) or the execution itself failed ("errored")."""
     if not notebooks:
         return []
+    import multiprocessing
+
     from jupyter_cache.executors import load_executor
+    from jupyter_cache.executors.basic import ProcessData
 
     start = time.perf_counter()
     executor = load_executor("local-parallel", cache=cache)
-    result = executor.run_and_cache(filter_uris=[str(nb) for nb in notebooks], timeout=timeout, allow_errors=False)
-    failed = [*result.excepted, *result.errored]
-    print(f"lrlab.book: executed {len(result.succeeded)}, failed {len(failed)} in {time.perf_counter() - start:.0f} s")
+    records = executor.get_records([str(nb) for nb in notebooks], None, clear_tracebacks=True)
+    # longest first, one notebook per task: the pool's last worker does not start the longest chapter late
+    records.sort(key=lambda r: -expected_seconds(Path(r.uri)))
+    with multiprocessing.Pool() as pool:
+        results = pool.map(executor._EXECUTION_WORKER(),
+                           [ProcessData(r.pk, r.uri, cache, timeout, False) for r in records], chunksize=1)
+    failed = [uri for code, uri in results if code != 0]
+    print(f"lrlab.book: executed {len(results) - len(failed)}, failed {len(failed)} in "
+          f"{time.perf_counter() - start:.0f} s")
     return failed
+
+
+def expected_seconds(notebook: Path) -> float:
+    """A notebook's measured wall time at scale ``book`` (``benchmarks/results/chapter_times.json``, via
+    :mod:`lrlab.timings`), 0 when it was not measured: the order in which :func:`execute` starts them."""
+    from lrlab import timings
+
+    entry = ((timings.load() or {}).get("chapters") or {}).get(notebook.stem, {}).get("book", {})
+    return float(entry.get("wall_s") or 0.0)
 
 
 def prefill(root: Path, timeout: int) -> int:

@@ -60,7 +60,8 @@ def finish(card: Scorecard, prov: Provenance) -> None:
     with the one expected at this scale (:meth:`lrlab.claims.Scorecard.check`, an ``AssertionError`` naming each
     claim that differs).
 
-    Saving comes first, so a failing check still leaves the claims and their provenance on disk, matching.
+    Saving comes first, so a failing check still leaves the claims and their provenance on disk, matching. A run at
+    its scale's own parameters (:func:`is_preset_run`) must judge every claim the scale expects a verdict of.
     """
     folder = runtime.results_dir(card.chapter)
     card.save(folder)
@@ -74,7 +75,18 @@ def finish(card: Scorecard, prov: Provenance) -> None:
         display(card)
         if entries:
             display(HTML(ledger.html_fold(entries)))
-    card.check()
+    card.check(require_judged=is_preset_run(card.chapter, prov.config))
+
+
+def is_preset_run(chapter: str, parameters: Mapping[str, Any]) -> bool:
+    """Whether ``parameters`` (a run's resolved configuration, with ``scale`` and ``seed``) are its scale's preset,
+    whatever the seed: the book's own runs, the audit's held-out seeds and mutants, not a reader's variation."""
+    spec = studies.load(chapter).SPEC
+    try:
+        preset = spec.resolve(scale=parameters.get("scale"), seed=parameters.get("seed", 0)).as_dict()
+    except (ValueError, TypeError):
+        return False
+    return preset == {k: list(v) if isinstance(v, tuple) else v for k, v in parameters.items()}
 
 
 def parameters_cell(notebook: Path) -> tuple[int, dict[str, Any]]:

@@ -30,7 +30,8 @@ from lrlab.runtime import write_json
 
 VERDICTS: tuple[str, ...] = ("reproduced", "partial", "not reproduced", "not judged")
 """``not judged``: the run cannot judge the claim (for example no learning rate reached the edge of stability);
-the measured text says why. It is never expected at a scale a chapter asserts."""
+the measured text says why. It is never expected at a scale a chapter asserts, and at that scale's own parameters
+the closing check fails on it (:meth:`Scorecard.check`)."""
 SOURCE_KINDS: tuple[str, ...] = ("paper", "abstract", "derived in this chapter", "background")
 """What a claim rests on: a section, figure or equation of the paper whose text was read; the paper's abstract; a
 result this chapter derives itself; another paper's result (cited)."""
@@ -327,10 +328,15 @@ class Scorecard:
         """Write ``claims.json`` into ``folder`` (created if needed); return its path."""
         return write_json(Path(folder) / "claims.json", self.to_json())
 
-    def check(self) -> None:
+    def check(self, require_judged: bool = False) -> None:
         """Compare every verdict with the one expected at this scale; raise ``AssertionError`` naming those that
-        differ (a claim asserted ``reproduced`` that is not, or one expected ``partial`` that came out otherwise)."""
-        failed = [c for c in self.claims if not c.ok]
+        differ (a claim asserted ``reproduced`` that is not, or one expected ``partial`` that came out otherwise).
+
+        ``require_judged``: the run used its scale's own parameters (any seed), so every claim with an expected
+        verdict there must be judged; ``not judged`` is then a failure too. Elsewhere (parameters a reader chose,
+        under which a claim may be untestable) it passes, and the measured text says why."""
+        failed = [c for c in self.claims
+                  if not c.ok or (require_judged and c.verdict == "not judged" and c.expected_verdict is not None)]
         if failed:
             lines = "; ".join(f"{c.id} {c.verdict}, expected {c.expected_verdict or 'reproduced'} ({c.measured})"
                               for c in failed)

@@ -4,7 +4,9 @@ A valid parameter set that ends in a traceback is a bug: the chapter either runs
 it cannot judge says so, verdict ``not judged``) or refuses the set up front with a ``ValueError`` naming the
 parameter. :func:`draw` makes such sets reproducibly: each changes one to three knobs of the ``quick`` preset to a
 nearby value inside the knob's bounds (half, double, a sub-list, another choice), and keeps only those the
-chapter's own validation accepts, so the audit tests the chapter rather than the validator.
+chapter's own validation accepts, so the audit tests the chapter rather than the validator. A set that needs data
+this machine does not have (CIFAR-10 cannot be downloaded here) is skipped too: the chapter stops it with a message
+saying where to get the data, which is right, not a bug the draws could find.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from lrlab import studies
+from lrlab import data, studies
 from lrlab.config import Param
 
 FACTORS = (0.5, 0.75, 1.5, 2.0)
@@ -53,6 +55,18 @@ def nearby(p: Param, base: Any, rng: random.Random) -> Any:
     return _number(p, base, p.kind, rng)
 
 
+def data_at_hand(dataset: str | None) -> bool:
+    """Whether the data set a parameter set names can be read on this machine (a tiny read of its test split)."""
+    readers = {"cifar10": lambda: data.cifar10("test"), "fashion_mnist": lambda: data.fashion_mnist("test", n=1)}
+    if dataset not in readers:
+        return True
+    try:
+        readers[dataset]()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def draw(chapter: str, n: int, seed: int = 0, max_tries: int = 50) -> list[dict[str, Any]]:
     """``n`` distinct parameter sets of ``chapter`` near its ``quick`` preset that its validation accepts."""
     spec = studies.load(chapter).SPEC
@@ -70,8 +84,10 @@ def draw(chapter: str, n: int, seed: int = 0, max_tries: int = 50) -> list[dict[
         if not params or params in found:
             continue
         try:
-            spec.resolve(scale="quick", **params)
+            cfg = spec.resolve(scale="quick", **params)
         except ValueError:
+            continue
+        if not data_at_hand(cfg.get("dataset")):
             continue
         found.append(params)
     return found

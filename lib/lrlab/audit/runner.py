@@ -7,9 +7,11 @@ One audit of a chapter at a scale is a set of single-point sweeps, each cached a
 - one run per *mutant* (:mod:`lrlab.audit.mutants`) at the default seed.
 
 Rule (a): a claim the chapter expects ``reproduced`` holds on every held-out seed set, at least five of them.
-Rule (b): at least one mutant flips its verdict away from ``reproduced``. The result is one tidy table (claim ×
-condition → verdict) and one summary per claim, written to ``audit/results/<chapter>.json`` with the commit and a
-hash of the chapter's code, which the page "How far to trust the verdicts" renders.
+Rule (b): at least one mutant flips its verdict away from ``reproduced``; a mutant that leaves a claim with an
+expected verdict ``not judged`` counts, because at the scale's own parameters the chapter's closing check then fails.
+The result is one tidy table (claim × condition → verdict) and one summary per claim, written to
+``audit/results/<chapter>.json`` with the commit and a hash of the chapter's code, which the page "How far to trust the
+verdicts" renders.
 """
 
 from __future__ import annotations
@@ -114,8 +116,8 @@ def judge(chapter: str, scale: str, runs: Sequence[Mapping[str, Any]], mutants: 
             v = next((c["verdict"] for c in (r["claims"] or []) if c["id"] == spec.id), None)
             if v is None:
                 crashed.append(r["mutant"])
-            elif v != "reproduced" and v != "not judged":
-                caught.append(r["mutant"])
+            elif v != "reproduced" and (v != "not judged" or expected is not None):
+                caught.append(r["mutant"])  # not judged at the scale's own parameters fails an asserted claim's check
         asserted = expected == "reproduced"
         rule_a = len(judged) >= MIN_HELD_OUT and k == len(judged) == len(held)
         rule_b = bool(caught)

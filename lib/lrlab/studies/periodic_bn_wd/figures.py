@@ -154,7 +154,8 @@ def fig_controls(res: Results, an: Analysis, cfg: Config, seed: int | None = Non
     draw(0, r, _one(r, seed, lr=lr, wd=wd, fixed=False, bn=True, twin=True), "C0", "free norm", sp)
     draw(0, r, _one(r, seed, control="fixed_destab"), "C1", f"fixed at ELR {cfg.control_elr:g}", sp)
     draw(1, r, _one(r, seed, control="no_wd"), "C2", "λ = 0", sp)
-    draw(1, r, _one(r, seed, control="no_bn"), "C5", "no BN", sp)
+    if len(_rows(r, seed, control="no_bn")):  # the no-BN variant exists for the MLP only
+        draw(1, r, _one(r, seed, control="no_bn"), "C5", "no BN", sp)
     draw(2, res.gd, _one(res.gd, seed), "C2", "full-batch GD", spikes(res.gd, cfg))
     draw(3, res.all_trained, _one(res.all_trained, seed), "C4", "all trained", spikes(res.all_trained, cfg))
     draw(4, r, _one(r, seed, lr=max(cfg.lrs), wd=wd, fixed=False, bn=True, control=""), "C5", "", sp)

@@ -29,6 +29,13 @@ LEDGER: tuple[Entry, ...] = (
           'dd3444a: η = 0.2: 6, 5, 4; η = 0.4: 9, 11, 9 destabilisations; with all four panels and three seeds '
           'the chapter ran over its time budget',
           'f7b812133eee'),
+    Entry('2026-12-07', 'C1',
+          'criterion text only: "each intermediate panel η" became "each panel η expected to be periodic" with '
+          'the rule that picks them; the rule and the threshold are unchanged',
+          'with two panels (η = 0.4 and 2.0) the judged η, 0.4, is the smaller one, not an intermediate one: the '
+          'text no longer described what the code judges (found reading the chapter against its issue)',
+          'none: no verdict moved',
+          '07a8d61fcc27'),
     Entry('2026-12-07', 'C2',
           'claim as carried over at dd3444a (criterion and expected verdicts as the chapter had them)',
           'which claims were asserted was decided after runs at scale book (the claims module said so); this '

@@ -100,6 +100,9 @@ def _checks(values: dict) -> None:
         raise ValueError(f"parameter 'pretrain_frac' = {values['pretrain_frac']!r} is not allowed: it must be < 1")
     if values["dataset"] == "cifar10" and values["model"] != "convnet":
         raise ValueError("parameter 'model' = 'mlp' is not allowed with dataset 'cifar10': use model 'convnet'")
+    if values["dataset"] == "fashion_mnist" and values["model"] == "convnet":
+        raise ValueError("parameter 'model' = 'convnet' is not allowed with dataset 'fashion_mnist': ConvNetSI takes "
+                         "3-channel CIFAR-10 images (dataset 'cifar10'); on Fashion-MNIST use model 'mlp'")
 
 
 SPEC = Spec(

@@ -50,11 +50,12 @@ from lrlab.studies.synthesis.tables import (
     step_effects,
     toy_edges,
     verdict_counts,
+    verdict_summaries,
 )
 
 __all__ = [
     "CHAPTERS", "LABELS", "OUTCOME_COLOURS", "REGIMES", "VERDICTS", "ChapterResults", "MissingResultsError",
     "Results", "boosting_runs", "catapult", "elr_ruler", "eos_edge", "figure", "load", "load_chapter", "numbers",
     "paper_grid", "provenance_table", "regime_of", "results_folder", "scorecards", "sphere_bands", "sphere_regime_map",
-    "stability", "step_effects", "toy_edges", "verdict_counts",
+    "stability", "step_effects", "toy_edges", "verdict_counts", "verdict_summaries",
 ]

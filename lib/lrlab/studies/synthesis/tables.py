@@ -22,6 +22,18 @@ def scorecards(res: Results) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["chapter", "id", "claim", "verdict", "asserted"])
 
 
+def verdict_summaries(res: Results) -> dict[str, str]:
+    """One line per chapter, its claims grouped by verdict (``reproduced: C1, C2; partial: C7``), for prose that
+    quotes a chapter's scorecard (the teaching page) without typing a verdict in."""
+    out = {}
+    for chapter, r in res.items():
+        by: dict[str, list[str]] = {}
+        for cid, c in r.claims.items():
+            by.setdefault(str(c["verdict"]), []).append(cid)
+        out[chapter] = "; ".join(f"{v} {', '.join(by[v])}" for v in (*VERDICTS, "not judged") if v in by)
+    return out
+
+
 def verdict_counts(res: Results) -> pd.DataFrame:
     """Claims per chapter (rows, in the book's order) and verdict (columns)."""
     t = scorecards(res)
