@@ -75,7 +75,7 @@ def targets_met(results: dict[str, dict[str, Any]]) -> tuple[int, int]:
 
 def machines(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """Where and when each benchmark ran. The load average shows whether the machine was idle; the CPU steal share
-    (recorded from this session's benchmarks on) shows how much of the CPU time the hypervisor took meanwhile."""
+    (in results that record it; older ones say —) shows how much of the CPU time the hypervisor took meanwhile."""
     rows = []
     for name, data in results.items():
         m = data.get("machine", {})
