@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lrlab import claims
 from lrlab.studies.synthesis.load import LABELS, VERDICTS, Results, num
 
 # ---- the scorecards side by side ---------------------------------------------------------------------------
@@ -30,7 +31,7 @@ def verdict_summaries(res: Results) -> dict[str, str]:
         by: dict[str, list[str]] = {}
         for cid, c in r.claims.items():
             by.setdefault(str(c["verdict"]), []).append(cid)
-        out[chapter] = "; ".join(f"{v} {', '.join(by[v])}" for v in (*VERDICTS, "not judged") if v in by)
+        out[chapter] = "; ".join(f"{v} {', '.join(by[v])}" for v in claims.VERDICTS if v in by)
     return out
 
 
