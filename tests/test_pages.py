@@ -5,13 +5,14 @@ served from the build), internal links and glossary references resolve, no JavaS
 every chapter shows its scorecard and its exercises, and its verdicts stay readable in the theme's dark mode.
 Screenshots of each chapter page, light and dark, are saved under ``_build/screenshots/`` for review.
 
-Most checks read the DOM Chromium dumps (``--dump-dom``). The console, the dark mode and the computed colours
-come through the DevTools protocol: one Chromium for the module, driven over ``--remote-debugging-pipe``
-(:class:`Browser`), which needs no library beyond the standard one.
+Every check drives one Chromium per test process over the DevTools protocol (``--remote-debugging-pipe``,
+:class:`Browser`, which needs no library beyond the standard one): a page is loaded once per check, typeset by
+MathJax, and read back as its DOM, its console errors, its computed colours or a screenshot.
 """
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
@@ -51,18 +52,6 @@ def _built():
         pytest.fail("the book is not built: run `make book` first")
 
 
-def _chromium(*args: str, timeout: int = 60) -> str:
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                              text=True, timeout=timeout)
-    return proc.stdout
-
-
-def dom(page: Path) -> str:
-    """The page's DOM after its scripts ran (MathJax typesets before the dump)."""
-    return _chromium("--virtual-time-budget=8000", "--dump-dom", page.as_uri())
-
-
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -80,10 +69,17 @@ def _ids(html: str) -> set[str]:
     return set(re.findall(r'\bid="([^"]+)"', html))
 
 
+@functools.cache
+def _ids_of(page: Path) -> frozenset[str]:
+    """The anchors of a built page, read once: the API page alone links to its own anchors thousands of times."""
+    return frozenset(_ids(page.read_text()))
+
+
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(HTML)))
-def test_page_renders_with_math_images_and_links(page):
-    html = dom(page)
+def test_page_renders_with_math_images_links_and_no_javascript_errors(browser, page):
+    html, errors = browser.render(page)
     assert "<body" in html, f"{page} did not load"
+    assert not errors, f"{page.relative_to(HTML)}: JavaScript errors in the console: {errors}"
     text = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S)
     text = re.sub(r"<mjx-container.*?</mjx-container>", "", text, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", text)
@@ -104,7 +100,7 @@ def test_page_renders_with_math_images_and_links(page):
         target = (page.parent / unquote(url.path)).resolve() if url.path else page
         assert target.exists(), f"{page.name}: broken internal link {href}"
         if url.fragment and target.suffix == ".html":
-            assert url.fragment in _ids(target.read_text()), f"{page.name}: missing anchor {href}"
+            assert url.fragment in _ids_of(target), f"{page.name}: missing anchor {href}"
     assert "undefined label" not in text.lower() and "??" not in text
     prose = re.sub(r"<(pre|code)[^>]*>.*?</\1>", "", html, flags=re.S)
     prose = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", prose, flags=re.S)
@@ -117,10 +113,12 @@ def test_page_renders_with_math_images_and_links(page):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_shows_scorecard_exercises_and_figures(chapter):
+def test_chapter_shows_scorecard_exercises_and_figures(browser, chapter):
     page = HTML / "chapters" / f"{chapter}.html"
     assert page.is_file(), f"{chapter} missing from the book"
-    html = dom(page)
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    html, _ = browser.render(page, screenshot=shots / f"{chapter}.png")
     assert "lrlab-scorecard" in html and html.count("lrlab-verdict") >= 3, "scorecard"
     assert html.count('class="admonition exercise') >= 3 or html.count("exercise") >= 3, "exercises"
     assert "solution" in html, "solutions"
@@ -137,10 +135,6 @@ def test_chapter_shows_scorecard_exercises_and_figures(chapter):
     assert badge < html.find('id="claims-under-test"'), "the badge sits under the introduction, above the claims"
     assert "lrlab.timings" not in html, "the badge's code cell is hidden (remove-input)"
     assert re.search(r"quick <b>[^<]+</b> · book <b>[^<]+</b>|not measured yet", html), "the badge shows the times"
-    shots = ROOT / "_build" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    _chromium("--virtual-time-budget=8000", "--window-size=1280,2400", f"--screenshot={shots / chapter}.png",
-              page.as_uri())
     assert (shots / f"{chapter}.png").stat().st_size > 10_000, "screenshot"
 
 
@@ -169,10 +163,10 @@ def test_every_glossary_reference_in_the_book_resolves():
             assert urlparse(href).fragment in ids, f"{page.name}: {href} has no glossary entry"
 
 
-def test_teaching_page_renders_runtimes_and_experiments():
+def test_teaching_page_renders_runtimes_and_experiments(browser):
     page = HTML / "book" / "teaching.html"
     assert page.is_file(), "book/teaching is not in the built book"
-    html = dom(page)
+    html, _ = browser.render(page)
     assert "<table" in html, "the run-time table"
     text = re.sub(r"<[^>]+>", "", re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S))
     text = " ".join(text.split())
@@ -262,6 +256,18 @@ class Browser:
                      " await new Promise(r => setTimeout(r, 300)); })()")
         return tab
 
+    def render(self, page: Path, screenshot: Path | None = None) -> tuple[str, list[str]]:
+        """``page`` as a reader's browser leaves it, loaded and typeset: its DOM and its console errors, and, where
+        ``screenshot`` names a file, the top of the page saved there."""
+        tab = self.open(page.as_uri())
+        try:
+            html = tab.evaluate("document.documentElement.outerHTML")
+            if screenshot is not None:
+                tab.screenshot(screenshot)
+            return html, tab.errors()
+        finally:
+            tab.close()
+
     def close(self) -> None:
         with contextlib.suppress(OSError, RuntimeError, TimeoutError):
             self.send("Browser.close", timeout=5)
@@ -343,14 +349,6 @@ def test_the_console_check_catches_errors(browser, tmp_path):
     tab = browser.open(good.as_uri())
     assert tab.errors() == [], "a log or a warning is not an error"
     tab.close()
-
-
-@pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(HTML)))
-def test_page_has_no_javascript_errors(browser, page):
-    tab = browser.open(page.as_uri())
-    errors = tab.errors()
-    tab.close()
-    assert not errors, f"{page.relative_to(HTML)}: JavaScript errors in the console: {errors}"
 
 
 _RGB = re.compile(r"rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,/]\s*([\d.]+%?))?\s*\)")
