@@ -31,6 +31,7 @@ from lrlab import book
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"  # kept for review, not compared
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 pytestmark = pytest.mark.browser
 
@@ -50,6 +51,7 @@ def _built():
         pytest.fail("chromium is not installed: run `make chromium` (apt-get install chromium)")
     if not (HTML / "index.html").is_file():
         pytest.fail("the book is not built: run `make book` first")
+    SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 class _Links(HTMLParser):
@@ -65,14 +67,10 @@ class _Links(HTMLParser):
             self.imgs.append(a["src"])
 
 
-def _ids(html: str) -> set[str]:
-    return set(re.findall(r'\bid="([^"]+)"', html))
-
-
 @functools.cache
 def _ids_of(page: Path) -> frozenset[str]:
     """The anchors of a built page, read once: the API page alone links to its own anchors thousands of times."""
-    return frozenset(_ids(page.read_text()))
+    return frozenset(re.findall(r'\bid="([^"]+)"', page.read_text()))
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(HTML)))
@@ -116,9 +114,7 @@ def test_page_renders_with_math_images_links_and_no_javascript_errors(browser, p
 def test_chapter_shows_scorecard_exercises_and_figures(browser, chapter):
     page = HTML / "chapters" / f"{chapter}.html"
     assert page.is_file(), f"{chapter} missing from the book"
-    shots = ROOT / "_build" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    html, _ = browser.render(page, screenshot=shots / f"{chapter}.png")
+    html, _ = browser.render(page, screenshot=SHOTS / f"{chapter}.png")
     assert "lrlab-scorecard" in html and html.count("lrlab-verdict") >= 3, "scorecard"
     assert html.count('class="admonition exercise') >= 3 or html.count("exercise") >= 3, "exercises"
     assert "solution" in html, "solutions"
@@ -135,7 +131,7 @@ def test_chapter_shows_scorecard_exercises_and_figures(browser, chapter):
     assert badge < html.find('id="claims-under-test"'), "the badge sits under the introduction, above the claims"
     assert "lrlab.timings" not in html, "the badge's code cell is hidden (remove-input)"
     assert re.search(r"quick <b>[^<]+</b> · book <b>[^<]+</b>|not measured yet", html), "the badge shows the times"
-    assert (shots / f"{chapter}.png").stat().st_size > 10_000, "screenshot"
+    assert (SHOTS / f"{chapter}.png").stat().st_size > 10_000, "screenshot"
 
 
 def _term_links(html: str) -> list[str]:
@@ -148,7 +144,7 @@ def test_chapter_terms_link_to_glossary_entries(chapter):
     links = _term_links(page.read_text())
     assert len(set(links)) >= 4, f"{chapter}: key terms link to the glossary"
     glossary = HTML / "book" / "glossary.html"
-    ids = _ids(glossary.read_text())
+    ids = _ids_of(glossary)
     for href in links:
         url = urlparse(href)
         assert (page.parent / unquote(url.path)).resolve() == glossary.resolve(), href
@@ -157,7 +153,7 @@ def test_chapter_terms_link_to_glossary_entries(chapter):
 
 def test_every_glossary_reference_in_the_book_resolves():
     glossary = HTML / "book" / "glossary.html"
-    ids = _ids(glossary.read_text())
+    ids = _ids_of(glossary)
     for page in _pages():
         for href in _term_links(page.read_text()):
             assert urlparse(href).fragment in ids, f"{page.name}: {href} has no glossary entry"
@@ -426,11 +422,9 @@ def test_verdicts_are_readable_in_light_and_dark_mode(browser, chapter, mode):
         low = [f for f in found if f[1] < 3]
         assert not low, f"{chapter}, {mode} mode: verdicts hard to read (verdict, ratio, colour, background): {low}"
         if mode == "dark":
-            shots = ROOT / "_build" / "screenshots"
-            shots.mkdir(parents=True, exist_ok=True)
             top = tab.evaluate("(() => { const t = document.querySelector('.lrlab-scorecard');"
                                " return t ? t.getBoundingClientRect().top + window.scrollY - 600 : 0; })()")
-            tab.screenshot(shots / f"{chapter}-dark.png", top=top)
-            assert (shots / f"{chapter}-dark.png").stat().st_size > 10_000, "dark screenshot"
+            tab.screenshot(SHOTS / f"{chapter}-dark.png", top=top)
+            assert (SHOTS / f"{chapter}-dark.png").stat().st_size > 10_000, "dark screenshot"
     finally:
         tab.close()
